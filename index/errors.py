@@ -1,0 +1,33 @@
+"""Named errors of the index package; webapi/errors.py maps them to HTTP responses."""
+
+
+class ScreenwiseError(Exception):
+    """Base class of every error screenwise raises on purpose."""
+
+
+class ImportFormatError(ScreenwiseError):
+    """A file could not be read as records; the message names the file and the line or field."""
+
+
+class UnsupportedFormatError(ImportFormatError):
+    """The file's type is not one screenwise reads."""
+
+
+class EmptyImportError(ImportFormatError):
+    """The file parsed but holds no usable record."""
+
+
+class NotFoundError(ScreenwiseError):
+    """An unknown project, record or theme."""
+
+
+class ConflictError(ScreenwiseError):
+    """The request conflicts with what is stored (a duplicate name, a decision already made)."""
+
+
+class ValidationError(ScreenwiseError):
+    """A wrong or missing field; ``field`` names it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
