@@ -16,7 +16,7 @@ class Record:
     """One bibliographic record as read from an export file.
 
     ``label`` is a prior include (1) / exclude (0) decision found in the file, ``None`` when the file
-    says nothing. ``source_key`` is the id the record had in its file (a CSV ``record_id`` column, a
+    says nothing. ``source_id`` is the id the record had in its file (a CSV ``record_id`` column, a
     RIS ``ID``, else the PMID). ``line`` is where the record starts in its file (1-based), for messages.
     """
 
@@ -30,7 +30,7 @@ class Record:
     url: str = ""
     keywords: list[str] = field(default_factory=list)
     ref_type: str = ""
-    source_key: str = ""
+    source_id: str = ""
     label: Label | None = None
     themes: list[str] = field(default_factory=list)
     notes: str = ""

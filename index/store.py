@@ -1,0 +1,711 @@
+"""The SQLite store: projects, imported records, decisions, theme labels, audit, vector cache.
+
+One small class over ``schema.sql``. One connection guarded by a lock, WAL journal, foreign keys
+on, and one transaction per write (an import is all or nothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .dedup import DedupKeys, index_of
+from .errors import ConflictError, NotFoundError, ValidationError
+from .records import Record
+
+SCHEMA_VERSION = 1
+
+DecisionLabel = Literal["include", "exclude", "maybe"]
+Stage = Literal["title_abstract", "full_text"]
+LABELS: tuple[str, ...] = ("include", "exclude", "maybe")
+STAGES: tuple[str, ...] = ("title_abstract", "full_text")
+STATUSES: tuple[str, ...] = ("all", "screened", "unscreened", "included", "excluded", "maybe")
+
+_JSON_FIELDS = ("authors", "keywords", "extra")
+
+
+def now() -> str:
+    """The current UTC time as stored: ISO 8601 with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Project:
+    project_id: int
+    name: str
+    question: str
+    mode: str
+    settings: dict[str, Any]
+    created_at: str
+    themes: tuple[Theme, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["themes"] = [asdict(theme) for theme in self.themes]
+        return data
+
+
+@dataclass
+class ImportSummary:
+    """What one file's import did: the figures a PRISMA flow and the user need."""
+
+    file_id: int | None
+    filename: str
+    format: str
+    read: int = 0
+    added: int = 0
+    duplicates: int = 0
+    without_text: int = 0
+    without_abstract: int = 0
+    prior_labels: dict[str, int] = field(default_factory=lambda: {"include": 0, "exclude": 0})
+    themes_found: int = 0
+    duplicate_links: list[dict[str, Any]] = field(default_factory=list)
+    already_imported: bool = False
+    record_ids: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Store:
+    """All of screenwise's durable state, in one SQLite file (``":memory:"`` for tests)."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path}: store schema version {version} is newer than this screenwise "
+                f"({SCHEMA_VERSION}); upgrade screenwise"
+            )
+        if version != 0:
+            raise RuntimeError(f"{self.path}: no migration from schema version {version}")
+        schema = resources.files("index").joinpath("schema.sql").read_text(encoding="utf-8")
+        with self.transaction() as conn:
+            for statement in _split_sql(schema):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole on success, rolled back whole on any error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- projects -------------------------------------------------------------------------
+
+    def create_project(
+        self,
+        name: str,
+        question: str = "",
+        themes: Iterable[Theme | str] = (),
+        *,
+        mode: str = "single",
+        settings: dict[str, Any] | None = None,
+        actor: str = "",
+    ) -> Project:
+        """A new project; ``ConflictError`` when the name is taken."""
+        name = name.strip()
+        if not name:
+            raise ValidationError("a project needs a name", field="name")
+        if mode not in ("single", "double"):
+            raise ValidationError(f"mode must be single or double, not {mode!r}", field="mode")
+        theme_list = [t if isinstance(t, Theme) else Theme(str(t)) for t in themes]
+        names = [t.name.strip() for t in theme_list]
+        if any(not n for n in names) or len(set(names)) != len(names):
+            raise ValidationError("theme names must be non-empty and distinct", field="themes")
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM projects WHERE name = ?", (name,)).fetchone():
+                raise ConflictError(f"a project named {name!r} already exists")
+            cursor = conn.execute(
+                "INSERT INTO projects (name, question, mode, settings, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, question, mode, json.dumps(settings or {}), now()),
+            )
+            project_id = int(cursor.lastrowid)
+            conn.executemany(
+                "INSERT INTO themes (project_id, name, description, position) VALUES (?, ?, ?, ?)",
+                [(project_id, t.name.strip(), t.description, i) for i, t in enumerate(theme_list)],
+            )
+            self._audit(conn, project_id, actor, "project.create", {"name": name})
+        return self.project(project_id)
+
+    def project(self, ref: int | str) -> Project:
+        """A project by id or name; ``NotFoundError`` when there is none."""
+        column = "project_id" if isinstance(ref, int) else "name"
+        rows = self._query(f"SELECT * FROM projects WHERE {column} = ?", (ref,))
+        if not rows:
+            raise NotFoundError(f"no project {ref!r}")
+        row = rows[0]
+        themes = self._query(
+            "SELECT name, description FROM themes WHERE project_id = ? ORDER BY position",
+            (row["project_id"],),
+        )
+        return Project(
+            project_id=row["project_id"],
+            name=row["name"],
+            question=row["question"],
+            mode=row["mode"],
+            settings=json.loads(row["settings"]),
+            created_at=row["created_at"],
+            themes=tuple(Theme(t["name"], t["description"]) for t in themes),
+        )
+
+    def projects(self) -> list[Project]:
+        ids = self._query("SELECT project_id FROM projects ORDER BY project_id")
+        return [self.project(int(row[0])) for row in ids]
+
+    def delete_project(self, project_id: int) -> None:
+        """Delete a project with everything in it (records, decisions, its audit trail)."""
+        with self.transaction() as conn:
+            if conn.execute("DELETE FROM projects WHERE project_id = ?", (project_id,)).rowcount == 0:
+                raise NotFoundError(f"no project {project_id!r}")
+
+    # -- import ---------------------------------------------------------------------------
+
+    def import_records(
+        self,
+        project_id: int,
+        records: Sequence[Record],
+        *,
+        filename: str,
+        fmt: str,
+        sha256: str,
+        actor: str = "",
+    ) -> ImportSummary:
+        """Store one file's records in one transaction, linking duplicates to what they repeat.
+
+        A file whose bytes were already imported into this project is not imported again
+        (``already_imported``). Labels in the file become prior decisions, themes become theme
+        labels (both by ``import:<filename>``); a duplicate's label or themes go to the record it
+        duplicates when that record has none yet.
+        """
+        summary = ImportSummary(file_id=None, filename=filename, format=fmt)
+        project = self.project(project_id)
+        known_themes = {t.name for t in project.themes}
+        reviewer = f"import:{filename}"
+        with self.transaction() as conn:
+            previous = conn.execute(
+                "SELECT file_id FROM files WHERE project_id = ? AND sha256 = ?",
+                (project_id, sha256),
+            ).fetchone()
+            if previous:
+                summary.file_id = int(previous[0])
+                summary.already_imported = True
+                summary.read = len(records)
+                return summary
+            file_id = int(
+                conn.execute(
+                    "INSERT INTO files (project_id, filename, format, sha256, read, added,"
+                    " duplicates, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
+                    (project_id, filename, fmt, sha256, len(records), actor, now()),
+                ).lastrowid
+            )
+            summary.file_id = file_id
+            summary.read = len(records)
+            existing = conn.execute(
+                "SELECT record_id, doi_key, pmid_key, title_key, year FROM records"
+                " WHERE project_id = ? AND duplicate_of IS NULL",
+                (project_id,),
+            ).fetchall()
+            index = index_of((r[0], DedupKeys(r[1], r[2], r[3], r[4])) for r in existing)
+            labelled = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT record_id FROM decisions WHERE project_id = ?", (project_id,)
+                )
+            }
+            themed = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT record_id FROM theme_labels WHERE project_id = ?", (project_id,)
+                )
+            }
+            created = now()
+            for record in records:
+                keys = DedupKeys.of(record)
+                match = index.match(keys)
+                text = record.text
+                record_id = int(
+                    conn.execute(
+                        "INSERT INTO records (project_id, file_id, source_id, source_line, title,"
+                        " abstract, authors, year, journal, doi, pmid, url, keywords, ref_type,"
+                        " notes, extra, doi_key, pmid_key, title_key, text_hash, duplicate_of,"
+                        " duplicate_reason)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            project_id,
+                            file_id,
+                            record.source_id,
+                            record.line,
+                            record.title,
+                            record.abstract,
+                            json.dumps(record.authors, ensure_ascii=False),
+                            record.year,
+                            record.journal,
+                            record.doi,
+                            record.pmid,
+                            record.url,
+                            json.dumps(record.keywords, ensure_ascii=False),
+                            record.ref_type,
+                            record.notes,
+                            json.dumps(record.extra, ensure_ascii=False),
+                            keys.doi,
+                            keys.pmid,
+                            keys.title,
+                            _hash_or_none(text),
+                            match[0] if match else None,
+                            match[1] if match else None,
+                        ),
+                    ).lastrowid
+                )
+                if match:
+                    summary.duplicates += 1
+                    summary.duplicate_links.append(
+                        {
+                            "record_id": record_id,
+                            "source_id": record.source_id,
+                            "line": record.line,
+                            "duplicate_of": match[0],
+                            "reason": match[1],
+                        }
+                    )
+                    target = match[0]
+                else:
+                    index.add(record_id, keys)
+                    summary.added += 1
+                    summary.record_ids.append(record_id)
+                    target = record_id
+                    if not text:
+                        summary.without_text += 1
+                    if not record.abstract.strip():
+                        summary.without_abstract += 1
+                if record.label is not None and target not in labelled:
+                    label = "include" if record.label == 1 else "exclude"
+                    conn.execute(
+                        "INSERT INTO decisions (project_id, record_id, label, reviewer, origin,"
+                        " created_at) VALUES (?, ?, ?, ?, 'prior', ?)",
+                        (project_id, target, label, reviewer, created),
+                    )
+                    labelled.add(target)
+                    summary.prior_labels[label] += 1
+                if record.themes and target not in themed:
+                    unknown = [t for t in record.themes if t not in known_themes]
+                    for name in unknown:
+                        conn.execute(
+                            "INSERT INTO themes (project_id, name, position) VALUES (?, ?, ?)",
+                            (project_id, name, len(known_themes)),
+                        )
+                        known_themes.add(name)
+                    conn.execute(
+                        "INSERT INTO theme_labels (project_id, record_id, themes, reviewer,"
+                        " created_at) VALUES (?, ?, ?, ?, ?)",
+                        (project_id, target, json.dumps(record.themes), reviewer, created),
+                    )
+                    themed.add(target)
+                    summary.themes_found += 1
+            conn.execute(
+                "UPDATE files SET added = ?, duplicates = ? WHERE file_id = ?",
+                (summary.added, summary.duplicates, file_id),
+            )
+            self._audit(
+                conn,
+                project_id,
+                actor,
+                "import",
+                {k: v for k, v in summary.to_dict().items() if k not in ("record_ids",)}
+                | {"duplicate_links": len(summary.duplicate_links)},
+            )
+        return summary
+
+    def files(self, project_id: int) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT * FROM files WHERE project_id = ? ORDER BY file_id", (project_id,)
+        )
+        return [dict(row) for row in rows]
+
+    # -- records --------------------------------------------------------------------------
+
+    def record(self, project_id: int, record_id: int) -> dict[str, Any]:
+        """One record with its current decision and themes; ``NotFoundError`` if not in project."""
+        rows = self._query(
+            "SELECT r.*, s.filename AS source_file FROM records r JOIN files s USING (file_id)"
+            " WHERE r.project_id = ? AND r.record_id = ?",
+            (project_id, record_id),
+        )
+        if not rows:
+            raise NotFoundError(f"no record {record_id!r} in project {project_id!r}")
+        record = _record_dict(rows[0])
+        latest = self.current_decisions(project_id, [record_id])
+        record["decision"] = latest.get(record_id)
+        record["themes"] = self.current_themes(project_id).get(record_id, [])
+        return record
+
+    def records(
+        self,
+        project_id: int,
+        *,
+        status: str = "all",
+        theme: str | None = None,
+        stage: str = "title_abstract",
+        limit: int | None = None,
+        offset: int = 0,
+        include_duplicates: bool = False,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of records by screening status (see ``STATUSES``) and theme, and the total."""
+        if status not in STATUSES:
+            raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
+        latest = self.current_decisions(project_id, stage=stage)
+        themes = self.current_themes(project_id)
+        ids = [
+            int(r[0])
+            for r in self._query(
+                "SELECT record_id FROM records WHERE project_id = ?"
+                + ("" if include_duplicates else " AND duplicate_of IS NULL")
+                + " ORDER BY record_id",
+                (project_id,),
+            )
+        ]
+        wanted = {
+            "all": lambda d: True,
+            "screened": lambda d: d is not None,
+            "unscreened": lambda d: d is None,
+            "included": lambda d: d is not None and d["label"] == "include",
+            "excluded": lambda d: d is not None and d["label"] == "exclude",
+            "maybe": lambda d: d is not None and d["label"] == "maybe",
+        }[status]
+        ids = [i for i in ids if wanted(latest.get(i))]
+        if theme is not None:
+            ids = [i for i in ids if theme in themes.get(i, ())]
+        total = len(ids)
+        page = ids[offset : offset + limit if limit is not None else None]
+        rows = self._rows_by_id(project_id, page)
+        out = []
+        for record_id in page:
+            record = rows[record_id]
+            record["decision"] = latest.get(record_id)
+            record["themes"] = themes.get(record_id, [])
+            out.append(record)
+        return out, total
+
+    def _rows_by_id(self, project_id: int, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(list(ids), 900):
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(
+                "SELECT r.*, s.filename AS source_file FROM records r JOIN files s"
+                f" USING (file_id) WHERE r.project_id = ? AND r.record_id IN ({marks})",
+                (project_id, *chunk),
+            ):
+                out[int(row["record_id"])] = _record_dict(row)
+        return out
+
+    def records_by_id(self, project_id: int, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Records in the order of ``ids``; ``NotFoundError`` names the first unknown id."""
+        rows = self._rows_by_id(project_id, ids)
+        for record_id in ids:
+            if record_id not in rows:
+                raise NotFoundError(f"no record {record_id!r} in project {project_id!r}")
+        return [rows[i] for i in ids]
+
+    def texts(self, project_id: int) -> list[tuple[int, str | None, str]]:
+        """(record_id, text_hash, text) of every non-duplicate record, by record id."""
+        rows = self._query(
+            "SELECT record_id, text_hash, title, abstract FROM records"
+            " WHERE project_id = ? AND duplicate_of IS NULL ORDER BY record_id",
+            (project_id,),
+        )
+        from .records import embedding_text
+
+        return [(int(r[0]), r[1], embedding_text(r[2], r[3])) for r in rows]
+
+    def records_version(self, project_id: int) -> tuple[int, int]:
+        """(count, highest record id) of a project's records: changes whenever an import adds any."""
+        count, last = self._query(
+            "SELECT count(*), coalesce(max(record_id), 0) FROM records WHERE project_id = ?",
+            (project_id,),
+        )[0]
+        return int(count), int(last)
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def add_decision(
+        self,
+        project_id: int,
+        record_id: int,
+        label: str,
+        reviewer: str,
+        *,
+        stage: str = "title_abstract",
+        origin: str = "screen",
+        reason: str = "",
+        note: str = "",
+        themes: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Append a decision (and, when given, the record's themes); returns the stored row."""
+        if label not in LABELS:
+            raise ValidationError(f"label must be one of {', '.join(LABELS)}", field="label")
+        if stage not in STAGES:
+            raise ValidationError(f"stage must be one of {', '.join(STAGES)}", field="stage")
+        if not reviewer or not reviewer.strip():
+            raise ValidationError("a decision needs a reviewer", field="reviewer")
+        project = self.project(project_id)
+        if themes is not None:
+            known = {t.name for t in project.themes}
+            unknown = [t for t in themes if t not in known]
+            if unknown:
+                raise ValidationError(f"unknown theme(s): {', '.join(unknown)}", field="themes")
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT duplicate_of FROM records WHERE project_id = ? AND record_id = ?",
+                (project_id, record_id),
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no record {record_id!r} in project {project_id!r}")
+            if row[0] is not None:
+                raise ConflictError(
+                    f"record {record_id} is a duplicate of record {row[0]}; screen that one"
+                )
+            created = now()
+            decision_id = conn.execute(
+                "INSERT INTO decisions (project_id, record_id, stage, label, reviewer, origin,"
+                " reason, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (project_id, record_id, stage, label, reviewer, origin, reason, note, created),
+            ).lastrowid
+            if themes is not None:
+                conn.execute(
+                    "INSERT INTO theme_labels (project_id, record_id, themes, reviewer, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (project_id, record_id, json.dumps(list(themes)), reviewer, created),
+                )
+            self._audit(
+                conn,
+                project_id,
+                reviewer,
+                "decision",
+                {"record_id": record_id, "label": label, "stage": stage, "origin": origin},
+            )
+            stored = conn.execute(
+                "SELECT * FROM decisions WHERE decision_id = ?", (decision_id,)
+            ).fetchone()
+        return dict(stored)
+
+    def decisions(
+        self, project_id: int, record_id: int | None = None, reviewer: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every decision, oldest first, optionally of one record or one reviewer."""
+        sql = "SELECT * FROM decisions WHERE project_id = ?"
+        params: list[Any] = [project_id]
+        if record_id is not None:
+            sql += " AND record_id = ?"
+            params.append(record_id)
+        if reviewer is not None:
+            sql += " AND reviewer = ?"
+            params.append(reviewer)
+        return [dict(r) for r in self._query(sql + " ORDER BY decision_id", params)]
+
+    def current_decisions(
+        self,
+        project_id: int,
+        record_ids: Sequence[int] | None = None,
+        *,
+        stage: str = "title_abstract",
+    ) -> dict[int, dict[str, Any]]:
+        """The newest decision per record at ``stage`` (single screening)."""
+        sql = (
+            "SELECT d.* FROM decisions d JOIN (SELECT record_id, max(decision_id) AS last"
+            " FROM decisions WHERE project_id = ? AND stage = ? GROUP BY record_id) m"
+            " ON d.decision_id = m.last"
+        )
+        rows = self._query(sql, (project_id, stage))
+        latest = {int(r["record_id"]): dict(r) for r in rows}
+        if record_ids is not None:
+            return {i: latest[i] for i in record_ids if i in latest}
+        return latest
+
+    def current_themes(self, project_id: int) -> dict[int, list[str]]:
+        """The newest theme labels per record."""
+        rows = self._query(
+            "SELECT t.record_id, t.themes FROM theme_labels t JOIN (SELECT record_id,"
+            " max(label_id) AS last FROM theme_labels WHERE project_id = ? GROUP BY record_id) m"
+            " ON t.label_id = m.last",
+            (project_id,),
+        )
+        return {int(r[0]): json.loads(r[1]) for r in rows}
+
+    # -- audit ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _audit(
+        conn: sqlite3.Connection,
+        project_id: int | None,
+        actor: str,
+        action: str,
+        detail: dict[str, Any],
+    ) -> None:
+        conn.execute(
+            "INSERT INTO audit (project_id, actor, action, detail, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (project_id, actor or "", action, json.dumps(detail, default=str), now()),
+        )
+
+    def log(self, project_id: int | None, actor: str, action: str, **detail: Any) -> None:
+        """Record an event (retrain, export, ...) in the audit trail."""
+        with self.transaction() as conn:
+            self._audit(conn, project_id, actor, action, detail)
+
+    def audit(self, project_id: int) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT * FROM audit WHERE project_id = ? ORDER BY event_id", (project_id,)
+        )
+        return [dict(r) | {"detail": json.loads(r["detail"])} for r in rows]
+
+    # -- vector cache ---------------------------------------------------------------------
+
+    def cached_vectors(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Cached vectors of ``model`` by text hash (missing hashes are absent)."""
+        out: dict[str, np.ndarray] = {}
+        for chunk in _chunks(list(dict.fromkeys(hashes)), 900):
+            marks = ",".join("?" * len(chunk))
+            for text_hash, blob in self._query(
+                f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})",
+                (model, *chunk),
+            ):
+                out[text_hash] = np.frombuffer(blob, dtype="<f4")
+        return out
+
+    def put_vectors(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        """Cache vectors of ``model``; an already cached hash is left as it is."""
+        if len(hashes) != len(vectors):
+            raise ValueError("hashes and vectors differ in length")
+        rows = [
+            (model, h, np.asarray(v, dtype="<f4").tobytes())
+            for h, v in zip(hashes, vectors, strict=True)
+        ]
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?, ?, ?)", rows
+            )
+
+    # -- figures --------------------------------------------------------------------------
+
+    def stats(self, project_id: int, stage: str = "title_abstract") -> dict[str, Any]:
+        """Counts for the project's flow: identified, duplicates, screened, included, ..."""
+        self.project(project_id)
+        (records, duplicates, without_text) = self._query(
+            "SELECT count(*), count(duplicate_of),"
+            " sum(CASE WHEN duplicate_of IS NULL AND text_hash IS NULL THEN 1 ELSE 0 END)"
+            " FROM records WHERE project_id = ?",
+            (project_id,),
+        )[0]
+        latest = self.current_decisions(project_id, stage=stage)
+        labels = [d["label"] for d in latest.values()]
+        reasons: dict[str, int] = {}
+        for d in latest.values():
+            if d["label"] == "exclude" and d["reason"]:
+                reasons[d["reason"]] = reasons.get(d["reason"], 0) + 1
+        unique = records - duplicates
+        return {
+            "records": unique,
+            "identified": records,
+            "duplicates": duplicates,
+            "without_text": without_text or 0,
+            "screened": len(labels),
+            "unscreened": unique - len(labels),
+            "included": labels.count("include"),
+            "excluded": labels.count("exclude"),
+            "maybe": labels.count("maybe"),
+            "excluded_by_reason": reasons,
+            "sources": [
+                {k: s[k] for k in ("filename", "format", "read", "added", "duplicates")}
+                for s in self.files(project_id)
+            ],
+        }
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a schema script, keeping trigger bodies whole."""
+    statements, buffer = [], []
+    for line in script.splitlines():
+        if line.strip().startswith("--") and not buffer:
+            continue
+        buffer.append(line)
+        candidate = "\n".join(buffer)
+        if sqlite3.complete_statement(candidate):
+            statements.append(candidate.strip())
+            buffer = []
+    if "\n".join(buffer).strip():
+        raise ValueError("schema.sql ends inside a statement")
+    return statements
+
+
+def _hash_or_none(text: str) -> str | None:
+    from .records import text_hash
+
+    return text_hash(text) if text else None
+
+
+def _record_dict(row: sqlite3.Row) -> dict[str, Any]:
+    record = dict(row)
+    for key in _JSON_FIELDS:
+        record[key] = json.loads(record[key])
+    for key in ("doi_key", "pmid_key", "title_key"):
+        record.pop(key, None)
+    return record
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

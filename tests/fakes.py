@@ -1,0 +1,44 @@
+"""A deterministic stand-in for the sentence-transformers model, for fast unit tests.
+
+Words are hashed into a fixed number of dimensions (the hashing trick), so texts that share
+words have a high cosine: enough for search and ranking tests to mean something.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class HashingEncoder:
+    """Bag-of-words vectors, L2-normalised, float32."""
+
+    def __init__(self, dimension: int = 256, model_id: str = "test-hashing") -> None:
+        self.dimension = dimension
+        self.model_id = model_id
+        self.calls = 0
+        self.encoded = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        for word in _WORD.findall(text.lower()):
+            digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+            bucket = int.from_bytes(digest[:4], "little") % self.dimension
+            vector[bucket] += 1.0 if digest[4] & 1 else -1.0
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm else vector
+
+    def encode_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.calls += 1
+        self.encoded += len(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts])
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._vector(text)

@@ -1,0 +1,73 @@
+import shutil
+
+import pytest
+
+from index.errors import ImportFormatError, NotFoundError, ValidationError
+from tests.conftest import DATA
+
+ADHD = DATA / "screening" / "Cohen_2006_ADHD.csv"
+
+
+def test_import_embeds_once_and_builds_the_index(service, encoder, tmp_path):
+    [summary] = service.import_files("adhd", [ADHD], question="ADHD drugs")
+    assert summary["read"] == 851 and summary["added"] == 851
+    assert summary["prior_labels"] == {"include": 20, "exclude": 831}
+    assert summary["embedded"] > 800
+    assert (service.data_dir / "indexes" / f"project-{summary['project_id']}.faiss").exists()
+    first = encoder.encoded
+    # Same file again: nothing added, nothing embedded.
+    [again] = service.import_files("adhd", [ADHD])
+    assert again["already_imported"] and encoder.encoded == first
+    # Same records in another project: stored again, embedded from the cache.
+    [other] = service.import_files("adhd-copy", [ADHD], ignore_labels=True)
+    assert other["added"] == 851 and other["embedded"] == 0 and encoder.encoded == first
+    assert other["prior_labels"] == {"include": 0, "exclude": 0}
+
+
+def test_restart_rebuilds_nothing(service, encoder):
+    from webapi.services import Screenwise
+
+    service.import_files("adhd", [ADHD])
+    service.close()
+    fresh = Screenwise(service.home, encoder=encoder)
+    before = encoder.encoded
+    hits = fresh.search("adhd", "methylphenidate in children", k=3)
+    assert len(hits) == 3 and encoder.encoded == before
+    fresh.close()
+
+
+def test_index_is_rebuilt_when_missing(service):
+    [summary] = service.import_files("adhd", [ADHD])
+    path = service.data_dir / "indexes" / f"project-{summary['project_id']}.faiss"
+    path.unlink()
+    service._vectors.clear()
+    assert len(service.search("adhd", "methylphenidate", k=5)) == 5
+    assert path.exists()
+
+
+def test_search_filters(service):
+    service.import_files("adhd", [ADHD])
+    included = service.search("adhd", "stimulant treatment", k=50, filter="included")
+    assert len(included) == 20 and all(h["decision"] == "include" for h in included)
+    unscreened = service.search("adhd", "stimulant treatment", k=5, filter="unscreened")
+    assert unscreened == []  # every record carries a prior label in this file
+    hits = service.search("adhd", "stimulant treatment", k=5)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert {"record_id", "source_id", "score", "title"} <= set(hits[0])
+
+
+def test_bad_input_names_the_problem(service, tmp_path):
+    with pytest.raises(NotFoundError):
+        service.search("nope", "x")
+    service.import_files("adhd", [ADHD])
+    with pytest.raises(ValidationError) as e:
+        service.search("adhd", "x", filter="odd")
+    assert e.value.field == "filter"
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(ADHD.read_bytes()[:5000] + b'\n1234,"unterminated')
+    good = tmp_path / "good.csv"
+    shutil.copy(ADHD, good)
+    before = service.stats("adhd")
+    with pytest.raises(ImportFormatError, match="broken.csv"):
+        service.import_files("adhd", [good, broken])
+    assert service.stats("adhd") == before  # the good file was not stored either

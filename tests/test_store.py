@@ -1,0 +1,160 @@
+import csv
+import sqlite3
+
+import numpy as np
+import pytest
+
+from index.errors import ConflictError, NotFoundError, ValidationError
+from index.records import Record
+from index.store import SCHEMA_VERSION, Store
+from tests.conftest import DATA
+
+
+def kitchenham() -> list[Record]:
+    with open(DATA / "screening" / "Kitchenham_2010.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [
+        Record(
+            title=r["title"],
+            abstract=r["abstract"],
+            year=int(r["year"]) if r["year"] else None,
+            source_id=r["record_id"],
+            label=int(r["label_included"]),
+            line=i + 2,
+        )
+        for i, r in enumerate(rows)
+    ]
+
+
+@pytest.fixture
+def store():
+    with Store() as s:
+        yield s
+
+
+@pytest.fixture
+def project(store):
+    return store.create_project("review", "software engineering tertiary studies", ["a", "b"])
+
+
+def test_schema_version_and_reopen(tmp_path):
+    path = tmp_path / "s.db"
+    with Store(path) as s:
+        s.create_project("p")
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        Store(path)
+
+
+def test_projects(store, project):
+    assert store.project("review") == project
+    assert [t.name for t in project.themes] == ["a", "b"]
+    with pytest.raises(ConflictError):
+        store.create_project("review")
+    with pytest.raises(ValidationError) as e:
+        store.create_project("x", themes=["a", "a"])
+    assert e.value.field == "themes"
+    with pytest.raises(NotFoundError):
+        store.project(999)
+    store.delete_project(project.project_id)
+    assert store.projects() == []
+
+
+def test_import_links_duplicates_and_priors(store, project):
+    records = kitchenham()
+    summary = store.import_records(
+        project.project_id, records, filename="k.csv", fmt="csv", sha256="abc"
+    )
+    assert summary.read == 1704
+    assert summary.added + summary.duplicates == 1704
+    # The source marks 6 duplicates; 5 share title and year, one pair differs in year (kept).
+    assert summary.duplicates == 5
+    assert all(link["reason"] == "title" for link in summary.duplicate_links)
+    link = summary.duplicate_links[0]
+    dup = store.record(project.project_id, link["record_id"])
+    assert dup["duplicate_of"] == link["duplicate_of"]
+    assert summary.prior_labels == {"include": 45, "exclude": 1659 - 5}
+    stats = store.stats(project.project_id)
+    assert stats["records"] == 1699 and stats["duplicates"] == 5
+    assert stats["included"] == 45 and stats["screened"] == 1699
+    again = store.import_records(
+        project.project_id, records, filename="k.csv", fmt="csv", sha256="abc"
+    )
+    assert again.already_imported and again.added == 0
+    assert store.stats(project.project_id)["identified"] == 1704
+
+
+def test_failed_import_leaves_store_unchanged(store, project):
+    records = kitchenham()[:50]
+    store.import_records(project.project_id, records[:10], filename="a", fmt="csv", sha256="a")
+    before = store.stats(project.project_id)
+    audit_before = len(store.audit(project.project_id))
+    broken = records[10:]
+    broken[20].authors = [object()]  # not JSON-serialisable: fails mid-file
+    with pytest.raises(TypeError):
+        store.import_records(project.project_id, broken, filename="b", fmt="csv", sha256="b")
+    assert store.stats(project.project_id) == before
+    assert len(store.audit(project.project_id)) == audit_before
+    assert len(store.files(project.project_id)) == 1
+
+
+def test_decisions_are_append_only(store, project):
+    store.import_records(
+        project.project_id, kitchenham()[:5], filename="k", fmt="csv", sha256="k"
+    )
+    rid = store.records(project.project_id, limit=1)[0][0]["record_id"]
+    store.add_decision(project.project_id, rid, "include", "ann", themes=["a"])
+    store.add_decision(project.project_id, rid, "exclude", "ann", reason="wrong population")
+    history = store.decisions(project.project_id, rid)
+    assert [d["label"] for d in history] == ["include", "include", "exclude"]  # prior first
+    assert store.record(project.project_id, rid)["decision"]["label"] == "exclude"
+    assert store.record(project.project_id, rid)["themes"] == ["a"]
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"), store.transaction() as c:
+        c.execute("UPDATE decisions SET label = 'include'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"), store.transaction() as c:
+        c.execute("DELETE FROM decisions")
+    with pytest.raises(ValidationError) as e:
+        store.add_decision(project.project_id, rid, "perhaps", "ann")
+    assert e.value.field == "label"
+    with pytest.raises(ValidationError) as e:
+        store.add_decision(project.project_id, rid, "include", "ann", themes=["zzz"])
+    assert e.value.field == "themes"
+    with pytest.raises(NotFoundError):
+        store.add_decision(project.project_id, 10**6, "include", "ann")
+
+
+def test_decision_on_duplicate_is_refused(store, project):
+    summary = store.import_records(
+        project.project_id, kitchenham(), filename="k", fmt="csv", sha256="k"
+    )
+    link = summary.duplicate_links[0]
+    with pytest.raises(ConflictError, match=f"duplicate of record {link['duplicate_of']}"):
+        store.add_decision(project.project_id, link["record_id"], "include", "ann")
+
+
+def test_record_filters_and_paging(store, project):
+    store.import_records(
+        project.project_id, kitchenham()[:30], filename="k", fmt="csv", sha256="k"
+    )
+    rows, total = store.records(project.project_id, status="all", limit=10, offset=10)
+    assert total == 30 and len(rows) == 10 and rows[0]["record_id"] == 11
+    included, n = store.records(project.project_id, status="included")
+    assert n == sum(1 for r in kitchenham()[:30] if r.label == 1)
+    assert all(r["decision"]["label"] == "include" for r in included)
+    with pytest.raises(ValidationError):
+        store.records(project.project_id, status="weird")
+
+
+def test_vector_cache(store):
+    vectors = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    store.put_vectors("m", ["h1", "h2", "h3"], vectors)
+    store.put_vectors("m", ["h1"], vectors[:1] * 0)  # already cached: kept as it was
+    got = store.cached_vectors("m", ["h1", "h3", "nope"])
+    assert set(got) == {"h1", "h3"}
+    np.testing.assert_array_equal(got["h1"], vectors[0])
+    assert store.cached_vectors("other-model", ["h1"]) == {}

@@ -1,0 +1,129 @@
+"""Every error becomes a JSON problem document (RFC 9457): ``type``, ``title``, ``status``,
+``detail`` and, where one field is at fault, ``field``. Mapped here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from classifier.artifacts import ArtifactError
+from index.errors import (
+    ConflictError,
+    EmptyImportError,
+    ImportFormatError,
+    NotFoundError,
+    ScreenwiseError,
+    UnsupportedFormatError,
+    ValidationError,
+)
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first matching class decides the status.
+STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (UnsupportedFormatError, 415),
+    (EmptyImportError, 422),
+    (ImportFormatError, 400),
+    (ValidationError, 400),
+    (ScreenwiseError, 400),
+)
+
+
+class ProblemSchema(ma.Schema):
+    """A problem document, as every error response of the API carries."""
+
+    type = ma.fields.String(metadata={"description": "A URI naming the kind of problem"})
+    title = ma.fields.String(metadata={"description": "Short name of the HTTP status"})
+    status = ma.fields.Integer()
+    detail = ma.fields.String(metadata={"description": "What went wrong, for a person"})
+    field = ma.fields.String(metadata={"description": "The request field at fault, if one is"})
+    errors = ma.fields.Dict(metadata={"description": "Validation messages by location and field"})
+
+
+def problem(
+    status: int, detail: str, *, field: str | None = None, errors: Any = None, title: str = ""
+) -> Response:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"https://screenwise.dev/problems/{status}",
+        "title": title or _title(status),
+        "status": status,
+        "detail": detail,
+    }
+    if field:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _first_field(messages: Any) -> str | None:
+    """The first field named in webargs' ``{location: {field: [messages]}}``."""
+    if isinstance(messages, dict):
+        for location in messages.values():
+            if isinstance(location, dict) and location:
+                return str(next(iter(location)))
+    return None
+
+
+def _flatten(messages: Any) -> str:
+    parts = []
+    if isinstance(messages, dict):
+        for location in messages.values():
+            if isinstance(location, dict):
+                for name, problems in location.items():
+                    text = "; ".join(map(str, problems)) if isinstance(problems, list) else problems
+                    parts.append(f"{name}: {text}")
+    return ", ".join(parts)
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering HTTP errors with problem documents."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        data = getattr(error, "data", None) or {}
+        messages = data.get("errors") or data.get("messages")
+        detail = data.get("message") or _flatten(messages) or error.description or ""
+        status = error.code or 500
+        return problem(status, detail, field=_first_field(messages), errors=messages)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map screenwise's named errors, and anything unexpected, to problem documents."""
+
+    @app.errorhandler(ScreenwiseError)
+    def _screenwise_error(error: ScreenwiseError) -> Response:
+        status = next(code for cls, code in STATUS_OF if isinstance(error, cls))
+        return problem(status, str(error), field=getattr(error, "field", None))
+
+    @app.errorhandler(ArtifactError)
+    def _artifact_error(error: ArtifactError) -> Response:
+        log.error("model artifact problem: %s", error)
+        return problem(500, f"a stored model could not be loaded: {error}")
+
+    # HTTPException is more specific, so ProblemApi.handle_http_exception still answers those.
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(500, "an internal error occurred; the server log has the details")

@@ -1,0 +1,23 @@
+"""``/api/projects/<project>/search``: semantic search of a project's records by a question."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from .schemas import Blueprint, SearchHitSchema, SearchQuerySchema
+
+blp = Blueprint("search", __name__, url_prefix="/api/projects", description="Question search")
+
+
+@blp.route("/<project>/search")
+class Search(MethodView):
+    @blp.arguments(SearchQuerySchema, location="query")
+    @blp.response(200, SearchHitSchema(many=True))
+    def get(self, args: dict, project: str) -> list[dict]:
+        """The records nearest to a question, best first, with cosine scores.
+
+        ``project`` is the project's id or name; ``filter`` limits hits to all, unscreened,
+        screened, included or excluded records.
+        """
+        service = current_app.extensions["screenwise"]
+        return service.search(project, args["q"], k=args["k"], filter=args["filter"])

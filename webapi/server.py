@@ -1,0 +1,56 @@
+"""Serving with waitress (a production WSGI server) and a one-line-per-request access log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger("screenwise.access")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class AccessLog:
+    """WSGI middleware: logs ``METHOD path status bytes duration`` once per request."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        status_holder: list[str] = []
+
+        def _start_response(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            status_holder.append(status.split(" ", 1)[0])
+            return start_response(status, headers, *args)
+
+        body = self.app(environ, _start_response)
+        try:
+            size = 0
+            for chunk in body:
+                size += len(chunk)
+                yield chunk
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+            query = environ.get("QUERY_STRING")
+            log.info(
+                '%s "%s %s%s" %s %d %.1fms',
+                environ.get("REMOTE_ADDR", "-"),
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                f"?{query}" if query else "",
+                status_holder[0] if status_holder else "-",
+                size,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def serve(app: WSGIApp, host: str = "127.0.0.1", port: int = 5000, threads: int = 4) -> None:
+    """Serve ``app`` with waitress until interrupted."""
+    from waitress import serve as waitress_serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    waitress_serve(AccessLog(app), host=host, port=port, threads=threads, ident="screenwise")
