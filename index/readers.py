@@ -174,30 +174,22 @@ def _python_list(value: str) -> list[str] | None:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
-def _split_authors(value: str) -> list[str]:
-    """Authors of one cell: a list literal, ';'-separated, or 'Liu R., Adler D.G.' style."""
+# How one cell splits when it is neither a list literal nor ';'-separated. Authors end in an
+# initial ('Liu R., Adler D.G.', 'Achenbach, T. M., Rescorla, L. A.'); keywords may hold commas
+# inside parentheses ('cyst (diagnosis, surgery), colonoscopy').
+_AUTHOR_SEPARATOR = r"(?<=\.),\s+"
+_KEYWORD_SEPARATOR = r",(?![^()]*\))"
+
+
+def _split_cell(value: str, separator: str) -> list[str]:
+    """Items of one cell: a Python list literal, else ';'-separated, else split on ``separator``."""
     value = value.strip()
-    if not value:
-        return []
     items = _python_list(value)
     if items is not None:
         return items
-    if ";" in value:
-        return [part.strip() for part in value.split(";") if part.strip()]
-    # 'Liu R., Adler D.G.' and 'Achenbach, T. M., Rescorla, L. A.': authors end in an initial.
-    return [part.strip() for part in re.split(r"(?<=\.),\s+", value) if part.strip()]
-
-
-def _split_keywords(value: str) -> list[str]:
-    """Keywords of one cell: a list literal, ';'-separated, else ',' outside parentheses."""
-    value = value.strip()
-    if not value:
-        return []
-    items = _python_list(value)
-    if items is not None:
-        return items
-    separator = ";" if ";" in value else r",(?![^()]*\))"
-    return [part.strip() for part in re.split(separator, value) if part.strip()]
+    return [
+        part.strip() for part in re.split(";" if ";" in value else separator, value) if part.strip()
+    ]
 
 
 def _first(*values: str | None) -> str:
@@ -486,13 +478,13 @@ def _table_record(
     return Record(
         title=cell("title"),
         abstract=cell("abstract"),
-        authors=_split_authors(cell("authors")),
+        authors=_split_cell(cell("authors"), _AUTHOR_SEPARATOR),
         year=year,
         journal=journal,
         doi=cell("doi"),
         pmid=pmid,
         url=cell("url"),
-        keywords=_split_keywords(cell("keywords")),
+        keywords=_split_cell(cell("keywords"), _KEYWORD_SEPARATOR),
         ref_type=cell("ref_type"),
         source_key=cell("source_key") or pmid,
         label=parsed("label", _parse_label),
@@ -711,7 +703,6 @@ def _bibtex_record(entry: bibtexparser.model.Entry, raw: dict[str, str], name: s
     except ValueError as e:
         raise _error(name, line, f"year {e}") from e
     authors = entry.fields_dict["author"].value if "author" in entry.fields_dict else []
-    keywords = field("keywords")
     return Record(
         title=field("title"),
         abstract=field("abstract"),
@@ -721,7 +712,7 @@ def _bibtex_record(entry: bibtexparser.model.Entry, raw: dict[str, str], name: s
         doi=raw.get("doi", ""),
         pmid=raw.get("pmid", ""),
         url=raw.get("url", ""),
-        keywords=_unique(keywords.split(";" if ";" in keywords else ",")),
+        keywords=_unique(_split_cell(field("keywords"), ",")),
         ref_type=entry.entry_type,
         source_key=entry.key,
         line=line,
