@@ -246,11 +246,11 @@ def _ris_record_lines(lines: list[str], name: str) -> list[int]:
     return starts
 
 
-def _ris_tag_line(lines: list[str], start: int, tags: tuple[str, ...]) -> int:
-    """Line of the first of ``tags`` in the record that starts on line ``start``."""
+def _ris_tag_line(lines: list[str], start: int, wanted: str) -> int:
+    """Line of the ``wanted`` tag in the record that starts on line ``start``."""
     for number in range(start, len(lines) + 1):
         tag = _ris_tag(lines[number - 1])
-        if tag in tags:
+        if tag == wanted:
             return number
         if tag == "ER":
             break
@@ -278,12 +278,12 @@ def _ris_record(
             try:
                 label = _parse_label(entry["label_li"])
             except ValueError as e:
-                raise _error(name, _ris_tag_line(lines, start, ("LI",)), f"LI {e}") from e
+                raise _error(name, _ris_tag_line(lines, start, "LI"), f"LI {e}") from e
     year_tag = "PY" if entry.get("year") else "Y1"
     try:
         year = _parse_year(entry.get("year") or entry.get("publication_year") or "")
     except ValueError as e:
-        raise _error(name, _ris_tag_line(lines, start, (year_tag,)), f"{year_tag} {e}") from e
+        raise _error(name, _ris_tag_line(lines, start, year_tag), f"{year_tag} {e}") from e
 
     database = _first(entry.get("name_of_database"), entry.get("database_provider"))
     accession = _first(entry.get("accession_number"))
