@@ -47,7 +47,9 @@ def embed_project(
             store.put_vectors(encoder.model_id, chunk, vectors)
             bar.update(len(chunk))
     without_text = sum(1 for _, h, _ in rows if h is None)
-    return EmbedReport(embedded=len(missing), cached=len(hashes) - len(missing), without_text=without_text)
+    return EmbedReport(
+        embedded=len(missing), cached=len(hashes) - len(missing), without_text=without_text
+    )
 
 
 def project_vectors(store: Store, model_id: str, project_id: int) -> tuple[np.ndarray, np.ndarray]:

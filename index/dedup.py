@@ -29,7 +29,10 @@ class DedupKeys:
     @classmethod
     def of(cls, record: Record) -> DedupKeys:
         return cls(
-            normalise_doi(record.doi), normalise_pmid(record.pmid), title_key(record.title), record.year
+            normalise_doi(record.doi),
+            normalise_pmid(record.pmid),
+            title_key(record.title),
+            record.year,
         )
 
 

@@ -31,7 +31,7 @@ from bibtexparser.middlewares import (
 from index.errors import EmptyImportError, ImportFormatError, UnsupportedFormatError
 from index.records import Label, Record
 
-__all__ = ["SUPPORTED_EXTENSIONS", "read_records"]
+__all__ = ["SUPPORTED_EXTENSIONS", "detect_format", "read_records"]
 
 SUPPORTED_EXTENSIONS = (".ris", ".txt", ".csv", ".tsv", ".tab", ".nbib", ".xml", ".bib")
 
@@ -63,6 +63,16 @@ def read_records(path: str | Path, *, ignore_labels: bool = False) -> list[Recor
     if not records:
         raise EmptyImportError(f"{path.name}: no records found")
     return records
+
+
+def detect_format(path: str | Path) -> str:
+    """The format ``read_records`` reads ``path`` as: ris, table, medline, pubmed-xml or bibtex."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_EXTENSIONS:
+        raise UnsupportedFormatError(f"{path.name}: unsupported file type {suffix!r}")
+    reader = _READERS[suffix] if suffix != ".txt" else _sniff_txt(path.name, _decode(path))
+    return _FORMAT_NAMES[reader]
 
 
 def _decode(path: Path) -> str:
@@ -313,7 +323,7 @@ def _ris_record(
         url=_first(*entry.get("urls", [])),
         keywords=_unique(entry.get("keywords", [])),
         ref_type=_first(entry.get("type_of_reference")),
-        source_key=_first(entry.get("id"), pmid),
+        source_id=_first(entry.get("id"), pmid),
         label=label,
         notes="\n".join(note for note in notes if note.strip() not in RIS_NOTE_LABELS),
         line=start,
@@ -373,7 +383,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "T2",
     ),
     "url": ("url", "Link", "UR"),
-    "source_key": ("record_id",),
+    "source_id": ("record_id",),
     "themes": ("themes", "theme"),
     "ref_type": ("type_of_reference", "Document Type", "TY"),
 }
@@ -445,8 +455,8 @@ def _read_table(text: str, name: str, ignore_labels: bool) -> list[Record]:
             raise _error(name, line, f"row has {len(cells)} fields, the header has {len(header)}")
         cells = cells + [""] * (len(header) - len(cells))
         record = _table_record(cells, columns, header, name, line)
-        if "source_key" in columns:
-            column = columns["source_key"]
+        if "source_id" in columns:
+            column = columns["source_id"]
             _check_record_id(cells[column].strip(), seen_ids, name, line, header[column])
         record.extra = {
             header[i]: cell.strip()
@@ -486,7 +496,7 @@ def _table_record(
         url=cell("url"),
         keywords=_split_cell(cell("keywords"), _KEYWORD_SEPARATOR),
         ref_type=cell("ref_type"),
-        source_key=cell("source_key") or pmid,
+        source_id=cell("source_id") or pmid,
         label=parsed("label", _parse_label),
         themes=[theme.strip() for theme in cell("themes").split(";") if theme.strip()],
         line=line,
@@ -569,7 +579,7 @@ def _medline_record(fields: list[tuple[str, str]], start: int, name: str) -> Rec
         # A star marks a major MeSH topic ('Analgesics/*therapeutic use').
         keywords=_unique([keyword.replace("*", "") for keyword in keywords]),
         ref_type=one.get("PT", ""),
-        source_key=one["PMID"],
+        source_id=one["PMID"],
         line=start,
     )
 
@@ -647,7 +657,7 @@ def _pubmed_article(article: ET.Element, start: int, name: str) -> Record:
         pmid=pmid,
         keywords=_unique(keywords),
         ref_type=_first(body.findtext("PublicationTypeList/PublicationType")),
-        source_key=pmid,
+        source_id=pmid,
         line=start,
     )
 
@@ -714,7 +724,7 @@ def _bibtex_record(entry: bibtexparser.model.Entry, raw: dict[str, str], name: s
         url=raw.get("url", ""),
         keywords=_unique(_split_cell(field("keywords"), ",")),
         ref_type=entry.entry_type,
-        source_key=entry.key,
+        source_id=entry.key,
         line=line,
     )
 
@@ -727,4 +737,12 @@ _READERS: dict[str, Reader] = {
     ".nbib": _read_medline,
     ".xml": _read_pubmed_xml,
     ".bib": _read_bibtex,
+}
+
+_FORMAT_NAMES: dict[Reader, str] = {
+    _read_ris: "ris",
+    _read_table: "table",
+    _read_medline: "medline",
+    _read_pubmed_xml: "pubmed-xml",
+    _read_bibtex: "bibtex",
 }

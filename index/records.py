@@ -15,9 +15,10 @@ Label = Literal[0, 1]
 class Record:
     """One bibliographic record as read from an export file.
 
-    ``label`` is a prior include (1) / exclude (0) decision found in the file, ``None`` when the file
-    says nothing. ``source_id`` is the id the record had in its file (a CSV ``record_id`` column, a
-    RIS ``ID``, else the PMID). ``line`` is where the record starts in its file (1-based), for messages.
+    ``label`` is a prior include (1) / exclude (0) decision found in the file, ``None`` when the
+    file says nothing. ``source_id`` is the id the record had in its file (a CSV ``record_id``
+    column, a RIS ``ID``, else the PMID). ``line`` is where the record starts in its file
+    (1-based), for messages.
     """
 
     title: str = ""

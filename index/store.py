@@ -210,7 +210,10 @@ class Store:
     def delete_project(self, project_id: int) -> None:
         """Delete a project with everything in it (records, decisions, its audit trail)."""
         with self.transaction() as conn:
-            if conn.execute("DELETE FROM projects WHERE project_id = ?", (project_id,)).rowcount == 0:
+            if (
+                conn.execute("DELETE FROM projects WHERE project_id = ?", (project_id,)).rowcount
+                == 0
+            ):
                 raise NotFoundError(f"no project {project_id!r}")
 
     # -- import ---------------------------------------------------------------------------
@@ -270,7 +273,8 @@ class Store:
             themed = {
                 r[0]
                 for r in conn.execute(
-                    "SELECT DISTINCT record_id FROM theme_labels WHERE project_id = ?", (project_id,)
+                    "SELECT DISTINCT record_id FROM theme_labels WHERE project_id = ?",
+                    (project_id,),
                 )
             }
             created = now()
@@ -284,7 +288,7 @@ class Store:
                         " abstract, authors, year, journal, doi, pmid, url, keywords, ref_type,"
                         " notes, extra, doi_key, pmid_key, title_key, text_hash, duplicate_of,"
                         " duplicate_reason)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        f" VALUES ({', '.join('?' * 22)})",
                         (
                             project_id,
                             file_id,
@@ -472,7 +476,7 @@ class Store:
         return [(int(r[0]), r[1], embedding_text(r[2], r[3])) for r in rows]
 
     def records_version(self, project_id: int) -> tuple[int, int]:
-        """(count, highest record id) of a project's records: changes whenever an import adds any."""
+        """(count, highest record id) of a project's records: changes when an import adds any."""
         count, last = self._query(
             "SELECT count(*), coalesce(max(record_id), 0) FROM records WHERE project_id = ?",
             (project_id,),
@@ -620,7 +624,8 @@ class Store:
         for chunk in _chunks(list(dict.fromkeys(hashes)), 900):
             marks = ",".join("?" * len(chunk))
             for text_hash, blob in self._query(
-                f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})",
+                "SELECT text_hash, vector FROM embeddings"
+                f" WHERE model = ? AND text_hash IN ({marks})",
                 (model, *chunk),
             ):
                 out[text_hash] = np.frombuffer(blob, dtype="<f4")

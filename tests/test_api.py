@@ -12,12 +12,15 @@ def test_health(client):
 
 def test_search(client, service):
     [summary] = service.import_files("adhd", [ADHD])
-    response = client.get("/api/projects/adhd/search", query_string={"q": "methylphenidate", "k": 4})
+    response = client.get(
+        "/api/projects/adhd/search", query_string={"q": "methylphenidate", "k": 4}
+    )
     assert response.status_code == 200
     hits = response.get_json()
     assert len(hits) == 4 and hits[0]["score"] >= hits[-1]["score"]
     by_id = client.get(
-        f"/api/projects/{summary['project_id']}/search", query_string={"q": "methylphenidate", "k": 4}
+        f"/api/projects/{summary['project_id']}/search",
+        query_string={"q": "methylphenidate", "k": 4},
     )
     assert by_id.get_json() == hits
 

@@ -302,7 +302,7 @@ def test_screening_set(name: str, counts: tuple[int, int]):
 def test_screening_record_fields():
     record = read_records(DATA / "screening" / "Cohen_2006_ADHD.csv")[0]
 
-    assert record.source_key == "1"
+    assert record.source_id == "1"
     assert record.pmid == "10051933"
     assert record.year == 1999
     assert record.authors[:2] == ["Reimer, E J", "Dunn, G S"]
@@ -350,7 +350,7 @@ def test_empty_ris_values_read_as_empty():
     assert records[0].keywords == records[2].keywords == []
     assert records[0].notes == records[2].notes == ""
     assert records[0].doi == records[2].doi == ""
-    assert [record.source_key for record in records] == ["1", "2", "3", "4"]
+    assert [record.source_id for record in records] == ["1", "2", "3", "4"]
 
 
 def test_empty_csv_values_read_as_empty():
@@ -411,7 +411,7 @@ def test_ris_fields():
     assert record.doi == "10.2165/11586800-000000000-00000"
     # AN is a PMID here because DP says NLM; ID is EndNote's record number.
     assert record.pmid == "21553931"
-    assert record.source_key == "369"
+    assert record.source_id == "369"
     assert record.ref_type == "JOUR"
     assert record.keywords[0] == "Animals"
 
@@ -421,7 +421,7 @@ def test_ris_accession_number_is_no_pmid_outside_pubmed():
 
     assert record.pmid == ""
     assert record.extra["accession_number"] == "WOS:000444108200009"
-    assert record.source_key == ""
+    assert record.source_id == ""
 
 
 @pytest.mark.parametrize(
@@ -459,7 +459,7 @@ def test_csv_list_literals_and_record_ids():
 
     assert generic.authors == ["Marx, Karl", "Lindgren, Astrid"]
     assert generic.keywords == ["Pippi", "Nordwind", "Piraten"]
-    assert [record.source_key for record in ids] == [str(n) for n in range(12, 2, -1)]
+    assert [record.source_id for record in ids] == [str(n) for n in range(12, 2, -1)]
 
 
 def test_ptsd_csv_authors_split_after_initials():
@@ -475,7 +475,7 @@ def test_pubmed_xml_fields():
     records = read_records(IMPORT / "asreview_demo_data_historic" / "pubmed.xml")
 
     first, structured, medline_date = records[0], records[2], records[3]
-    assert first.pmid == first.source_key == "31690499"
+    assert first.pmid == first.source_id == "31690499"
     assert first.doi == "10.1016/j.bjoms.2019.09.011"
     assert first.journal == "The British journal of oral & maxillofacial surgery"
     assert first.line == 5

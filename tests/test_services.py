@@ -1,3 +1,4 @@
+import re
 import shutil
 
 import pytest
@@ -68,6 +69,28 @@ def test_bad_input_names_the_problem(service, tmp_path):
     good = tmp_path / "good.csv"
     shutil.copy(ADHD, good)
     before = service.stats("adhd")
-    with pytest.raises(ImportFormatError, match="broken.csv"):
+    with pytest.raises(ImportFormatError, match=r"broken\.csv"):
         service.import_files("adhd", [good, broken])
     assert service.stats("adhd") == before  # the good file was not stored either
+
+
+IMPORT_FILES = sorted(p for p in (DATA / "import").rglob("*") if p.is_file() and p.suffix != ".py")
+IMPORT_FILES = [p for p in IMPORT_FILES if p.name not in ("README.md", ".gitattributes")]
+
+
+@pytest.mark.parametrize("path", IMPORT_FILES, ids=lambda p: str(p.relative_to(DATA / "import")))
+def test_every_fixture_goes_through_the_whole_import(service, path):
+    """Each export either lands whole (read = added + duplicates) or stores nothing at all."""
+    from index import read_records
+
+    try:
+        expected = len(read_records(path))
+    except ImportFormatError:
+        with pytest.raises(ImportFormatError, match=re.escape(path.name)):
+            service.import_files("p", [path])
+        assert service.store.projects() == []
+        return
+    [summary] = service.import_files("p", [path])
+    assert summary["read"] == expected
+    assert summary["added"] + summary["duplicates"] == expected
+    assert service.stats("p")["identified"] == expected

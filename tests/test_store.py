@@ -104,9 +104,7 @@ def test_failed_import_leaves_store_unchanged(store, project):
 
 
 def test_decisions_are_append_only(store, project):
-    store.import_records(
-        project.project_id, kitchenham()[:5], filename="k", fmt="csv", sha256="k"
-    )
+    store.import_records(project.project_id, kitchenham()[:5], filename="k", fmt="csv", sha256="k")
     rid = store.records(project.project_id, limit=1)[0][0]["record_id"]
     store.add_decision(project.project_id, rid, "include", "ann", themes=["a"])
     store.add_decision(project.project_id, rid, "exclude", "ann", reason="wrong population")
@@ -138,9 +136,7 @@ def test_decision_on_duplicate_is_refused(store, project):
 
 
 def test_record_filters_and_paging(store, project):
-    store.import_records(
-        project.project_id, kitchenham()[:30], filename="k", fmt="csv", sha256="k"
-    )
+    store.import_records(project.project_id, kitchenham()[:30], filename="k", fmt="csv", sha256="k")
     rows, total = store.records(project.project_id, status="all", limit=10, offset=10)
     assert total == 30 and len(rows) == 10 and rows[0]["record_id"] == 11
     included, n = store.records(project.project_id, status="included")

@@ -1,4 +1,5 @@
-"""The Flask application: ``create_app()`` wires the service layer and one blueprint per resource."""
+"""The Flask application: ``create_app()`` wires the service layer and one blueprint per
+resource."""
 
 from __future__ import annotations
 

@@ -77,9 +77,13 @@ def main(ctx: click.Context, home: Path, model: str, precision: str) -> None:
 
 @main.command("import")
 @click.option("--project", required=True, help="Project name; created when new.")
-@click.option("--question", default=None, help="Review question / inclusion criteria (new project).")
+@click.option(
+    "--question", default=None, help="Review question / inclusion criteria (new project)."
+)
 @click.option("--ignore-labels", is_flag=True, help="Set aside labels found in the files.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a list if several files).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object (a list if several files)."
+)
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )

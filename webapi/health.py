@@ -6,6 +6,7 @@ from importlib import metadata
 
 from flask import current_app
 from flask.views import MethodView
+
 from .schemas import Blueprint, HealthSchema
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="Server health")

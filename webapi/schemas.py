@@ -19,8 +19,11 @@ class HealthSchema(ma.Schema):
 
 
 class SearchQuerySchema(ma.Schema):
-    q = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000),
-                         metadata={"description": "A question in plain language"})
+    q = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "A question in plain language"},
+    )
     k = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
     filter = ma.fields.String(load_default="all", validate=validate.OneOf(SEARCH_FILTERS))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
+
 from .schemas import Blueprint, SearchHitSchema, SearchQuerySchema
 
 blp = Blueprint("search", __name__, url_prefix="/api/projects", description="Question search")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from index import Store, read_records
-from index.corpus import embed_project, load_or_build_index, project_vectors
+from index.corpus import EmbedReport, embed_project, load_or_build_index, project_vectors
 from index.embedder import DEFAULT_MODEL, Embedder, TextEncoder
 from index.errors import ImportFormatError, NotFoundError, ValidationError
 from index.readers import detect_format
@@ -164,7 +164,7 @@ class Screenwise:
 
     # -- vectors and search ---------------------------------------------------------------
 
-    def ensure_vectors(self, project_id: int):  # noqa: ANN201 - index.corpus.EmbedReport
+    def ensure_vectors(self, project_id: int) -> EmbedReport:
         """Embed what the cache lacks for this project (shows a progress bar on a terminal)."""
         return embed_project(self.store, self.encoder, project_id, progress=self.progress)
 
@@ -202,7 +202,9 @@ class Screenwise:
         if k < 1 or k > 1000:
             raise ValidationError("k must be between 1 and 1000", field="k")
         if filter not in SEARCH_FILTERS:
-            raise ValidationError(f"filter must be one of {', '.join(SEARCH_FILTERS)}", field="filter")
+            raise ValidationError(
+                f"filter must be one of {', '.join(SEARCH_FILTERS)}", field="filter"
+            )
         target = self.project(project)
         state = self.vectors(target.project_id)
         allowed = None
