@@ -14,6 +14,7 @@ import click
 from index.errors import ScreenwiseError
 
 from .services import SEARCH_FILTERS, Screenwise
+from .writers import FORMATS
 
 
 def _service(ctx: click.Context) -> Screenwise:
@@ -161,6 +162,73 @@ def stats(ctx: click.Context, project: str, as_json: bool) -> None:
         click.echo(f"{key:>13}: {figures[key]}")
     for source in figures["sources"]:
         click.echo(f"{'file':>13}: {source['filename']} ({source['read']} read)")
+
+
+@main.command()
+@click.option("--project", required=True, help="Project name or id.")
+@click.option(
+    "-n", default=10, show_default=True, type=click.IntRange(1, 500), help="Records to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as one JSON object.")
+@click.pass_context
+@_fails_cleanly
+def queue(ctx: click.Context, project: str, n: int, as_json: bool) -> None:
+    """The next records to screen, in ranked order, with their scores."""
+    ranked = _service(ctx).queue(project, n=n)
+    if as_json:
+        _print_json(ranked)
+        return
+    click.echo(f"{ranked['unscreened']} unscreened; ranked by: {ranked['mode']}")
+    for item in ranked["items"]:
+        score = "-" if item["score"] is None else f"{item['score']:.3f}"
+        click.echo(f"{item['rank']:>3}. {score:>6}  [{item['record_id']}] {item['title']}")
+
+
+@main.command()
+@click.option("--project", required=True, help="Project name or id.")
+@click.option("--json", "as_json", is_flag=True, help="Print the training job as JSON.")
+@click.pass_context
+@_fails_cleanly
+def train(ctx: click.Context, project: str, as_json: bool) -> None:
+    """Retrain the project's models on all current decisions and save them."""
+    job = _service(ctx).train(project, actor="cli", foreground=True)
+    if as_json:
+        _print_json(job)
+        return
+    model = job["model"]
+    click.echo(
+        f"trained {model['suite']} ({model['mode']}) on {model['labels']['include']} includes "
+        f"and {model['labels']['exclude']} excludes; themes: {model['theme_mode'] or 'none'}"
+    )
+
+
+@main.command()
+@click.option("--project", required=True, help="Project name or id.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="csv",
+    show_default=True,
+    help="RIS or CSV (CSV cells are safe to open in a spreadsheet).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; standard output when left out.",
+)
+@click.pass_context
+@_fails_cleanly
+def export(ctx: click.Context, project: str, fmt: str, output: Path | None) -> None:
+    """Export the project's records with decisions, reviewers, themes and notes."""
+    _, _, text = _service(ctx).export(project, fmt, actor="cli")
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
 
 
 @main.command()

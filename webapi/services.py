@@ -648,16 +648,20 @@ class Screenwise:
 
     # -- training -------------------------------------------------------------------------
 
-    def train(self, project: str | int, *, actor: str = "") -> dict[str, Any]:
+    def train(
+        self, project: str | int, *, actor: str = "", foreground: bool = False
+    ) -> dict[str, Any]:
         """Retrain the project's models and save them; the queue uses them once they are ready.
 
-        Runs in the caller's thread when the project has at most ``sync_train_max_records``
-        records, else as a background job (``training_job`` follows it). A second call while
-        a job runs raises ``ConflictError`` naming that job.
+        Runs in the caller's thread when ``foreground`` or the project has at most
+        ``sync_train_max_records`` records, else as a background job (``training_job``
+        follows it). A second call while a job runs raises ``ConflictError`` naming that job.
         """
         target = self.project(project)
         pid = target.project_id
-        background = self.store.records_version(pid)[0] > self.sync_train_max_records
+        background = (
+            not foreground and self.store.records_version(pid)[0] > self.sync_train_max_records
+        )
 
         def work() -> dict[str, Any]:
             # No project lock: the queue keeps refitting cheaply while a slow job runs.
