@@ -43,7 +43,11 @@ def _shift_to_total(logits: np.ndarray, total: float) -> float:
 
 
 def _fit_logistic(X: np.ndarray, y: np.ndarray, C: float, max_iter: int) -> LogisticRegression:
-    return LogisticRegression(C=C, class_weight="balanced", max_iter=max_iter).fit(X, y)
+    # liblinear: the queue refits after every decision, and on a few hundred labelled records
+    # it fits in 3-45 ms here where lbfgs takes 25-390 ms.
+    return LogisticRegression(
+        C=C, class_weight="balanced", solver="liblinear", max_iter=max_iter
+    ).fit(X, y)
 
 
 class EmbeddingLogistic(ClassifierMixin, BaseEstimator):
