@@ -246,15 +246,11 @@ def export(ctx: click.Context, project: str, fmt: str, output: Path | None) -> N
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Serve the API and the screening page with waitress."""
-    import faiss
-    import torch
-
     from . import create_app
+    from .server import one_math_thread
     from .server import serve as run_server
 
-    # On 2 cores, one thread per request beats two contending ones (see the README's figures).
-    torch.set_num_threads(1)
-    faiss.omp_set_num_threads(1)
+    one_math_thread()
     service = _service(ctx)
     service.progress = False
     app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
