@@ -112,6 +112,16 @@ def test_unexpected_errors_are_problems_without_traceback(client, service, monke
     assert "Traceback" not in response.get_data(as_text=True)
 
 
+def test_configuration_from_the_environment(monkeypatch, service):
+    from webapi import create_app
+
+    monkeypatch.setenv("SCREENWISE_MAX_CONTENT_LENGTH", "1234")
+    monkeypatch.setenv("SCREENWISE_SYNC_TRAIN_MAX_RECORDS", "77")
+    app = create_app({"SCREENWISE_SERVICE": service})
+    assert app.config["MAX_CONTENT_LENGTH"] == 1234
+    assert service.sync_train_max_records == 77
+
+
 # -- projects ---------------------------------------------------------------------------------
 
 
@@ -181,6 +191,7 @@ def test_upload_errors(client, app, tmp_path):
     docx.write_bytes(b"PK\x03\x04 not an export")
     unsupported = upload(client, "demo", docx)
     assert unsupported.status_code == 415 and "notes.docx" in unsupported.get_json()["detail"]
+    assert unsupported.get_json()["field"] == "files"
     header_only = tmp_path / "empty.csv"
     header_only.write_text("title,abstract\n")
     empty = upload(client, "demo", header_only)

@@ -142,10 +142,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ScreenwiseError)
     def _screenwise_error(error: ScreenwiseError) -> Response:
         status = next(code for cls, code in STATUS_OF if isinstance(error, cls))
+        # A file that cannot be imported arrived in the upload's ``files`` field.
+        upload = "files" if isinstance(error, ImportFormatError) else None
         return problem(
             status,
             str(error),
-            field=getattr(error, "field", None),
+            field=getattr(error, "field", None) or upload,
             details=getattr(error, "details", None),
         )
 

@@ -306,7 +306,13 @@ class QueueItemSchema(ma.Schema):
     pmid = fields.String()
     url = fields.String()
     keywords = fields.List(fields.String())
-    score = fields.Float(allow_none=True, metadata={"description": "Higher ranks first"})
+    score = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "Higher ranks first: the model's class-balanced probability of "
+            "include, or a cosine similarity (see mode); null for records without text"
+        },
+    )
     mode = fields.String(
         validate=validate.OneOf(MODES),
         metadata={
@@ -405,7 +411,13 @@ class CandidateSchema(ma.Schema):
     year = fields.Integer(allow_none=True)
     doi = fields.String()
     pmid = fields.String()
-    score = fields.Float(allow_none=True)
+    score = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "The model's calibrated probability of include, or a cosine "
+            "similarity (see mode); null for a record without text"
+        },
+    )
     mode = fields.String(validate=validate.OneOf(MODES))
     themes = fields.List(fields.Nested(ThemeScoreSchema))
     nearest_includes = fields.List(fields.Nested(NeighbourSchema))

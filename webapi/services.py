@@ -90,6 +90,11 @@ class Ranking:
     included_rows: np.ndarray
     theme_names: tuple[str, ...]
 
+    @property
+    def open_textless(self) -> list[int]:
+        """Unscreened records without title and abstract (they have no vector, no score)."""
+        return [r for r in self.vectors.textless if r not in self.decided]
+
 
 class Screenwise:
     """One home folder's screenwise: ``data/`` holds the store and indexes, ``models/`` models."""
@@ -532,14 +537,18 @@ class Screenwise:
         screened[[state.rows[r] for r in decided if r in state.rows]] = True
         mode: RankingMode
         if fitted.relevance is not None:
-            mode, scores = "model", self.models.ranking_scores(fitted, X)
+            mode = "model"
         elif len(included_rows):
             mode = "similarity"
-            scores = (state.matrix @ state.matrix[included_rows].T).max(axis=1)
         elif project.question.strip() and len(state.ids):
-            mode, scores = "question", state.matrix @ self._query_vector(project.question)
+            mode = "question"
         else:
-            mode, scores = "none", None
+            mode = "none"
+        scores = (
+            self.models.ranking_scores(fitted, X)
+            if mode == "model"
+            else self._similarity_scores(mode, project, state.matrix[included_rows], state.matrix)
+        )
         return Ranking(
             project_id,
             key,
@@ -552,6 +561,16 @@ class Screenwise:
             included_rows,
             theme_names,
         )
+
+    def _similarity_scores(
+        self, mode: RankingMode, project: Project, includes: np.ndarray, vectors: np.ndarray
+    ) -> np.ndarray | None:
+        """Scores before there is a model: cosine to the nearest include, or to the question."""
+        if mode == "similarity":
+            return (vectors @ includes.T).max(axis=1)
+        if mode == "question":
+            return vectors @ self._query_vector(project.question)
+        return None
 
     def _theme_suggestions(self, ranking: Ranking, X: np.ndarray) -> list[list[dict[str, Any]]]:
         """Per row of ``X``: every theme with its score, best first, and whether suggested."""
@@ -620,7 +639,7 @@ class Screenwise:
         if ranking.scores is not None:
             open_rows = open_rows[np.argsort(-ranking.scores[open_rows], kind="stable")]
         top = open_rows[:n]
-        textless = [r for r in state.textless if r not in ranking.decided][: n - len(top)]
+        textless = ranking.open_textless[: n - len(top)]
         ids = [int(i) for i in state.ids[top]] + textless
         records = self.store.records_by_id(target.project_id, ids)
         themes = self._theme_suggestions(ranking, state.features[top])
@@ -641,7 +660,7 @@ class Screenwise:
         return {
             "project_id": target.project_id,
             "mode": ranking.mode,
-            "unscreened": len(open_rows) + sum(r not in ranking.decided for r in state.textless),
+            "unscreened": len(open_rows) + len(ranking.open_textless),
             "model": ranking.fitted.meta,
             "items": items,
         }
@@ -730,21 +749,19 @@ class Screenwise:
         with_text = [i for i, text in enumerate(texts) if text]
         vectors = embed_texts(self.store, self.encoder, [texts[i] for i in with_text])
         X = self.models.features(vectors, [texts[i] for i in with_text])
-        if ranking.fitted.relevance is not None:
+        if ranking.mode == "model":
             scores = self.models.probabilities(ranking.fitted, X)
-        elif ranking.mode == "similarity":
-            scores = (vectors @ ranking.vectors.matrix[ranking.included_rows].T).max(axis=1)
-        elif ranking.mode == "question":
-            scores = vectors @ self._query_vector(target.question)
         else:
-            scores = None
+            includes = ranking.vectors.matrix[ranking.included_rows]
+            scores = self._similarity_scores(ranking.mode, target, includes, vectors)
         themes = self._theme_suggestions(ranking, X)
         nearest = self._nearest_includes(ranking, vectors, 3)
         dedup = self.store.dedup_index(target.project_id)
         decisions = self.store.current_decisions(target.project_id)
         out = []
+        row_of = {i: row for row, i in enumerate(with_text)}
         for i, record in enumerate(records):
-            position = with_text.index(i) if record.text else None
+            position = row_of.get(i)
             match = dedup.match(DedupKeys.of(record))
             out.append(
                 {
@@ -811,7 +828,7 @@ class Screenwise:
         target = self.project(project)
         ranking = self._ranking(target.project_id)
         open_rows = np.flatnonzero(~ranking.screened)
-        not_scored = sum(r not in ranking.decided for r in ranking.vectors.textless)
+        not_scored = len(ranking.open_textless)
         included = sum(label == "include" for label in ranking.decided.values())
         if ranking.fitted.relevance is None:
             return {
