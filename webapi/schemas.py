@@ -179,13 +179,11 @@ class DecisionSchema(ma.Schema):
     created_at = fields.String()
 
 
-class RecordSchema(ma.Schema):
+class BibliographicSchema(ma.Schema):
+    """What a reviewer reads of a record."""
+
     record_id = fields.Integer()
-    project_id = fields.Integer()
-    file_id = fields.Integer()
-    source_file = fields.String()
-    source_id = fields.String()
-    source_line = fields.Integer(allow_none=True)
+    source_id = fields.String(metadata={"description": "The record's id in its imported file"})
     title = fields.String()
     abstract = fields.String()
     authors = fields.List(fields.String())
@@ -195,6 +193,13 @@ class RecordSchema(ma.Schema):
     pmid = fields.String()
     url = fields.String()
     keywords = fields.List(fields.String())
+
+
+class RecordSchema(BibliographicSchema):
+    project_id = fields.Integer()
+    file_id = fields.Integer()
+    source_file = fields.String()
+    source_line = fields.Integer(allow_none=True)
     ref_type = fields.String()
     notes = fields.String()
     extra = fields.Dict(keys=fields.String(), values=fields.String())
@@ -293,19 +298,8 @@ class QueueQuerySchema(ma.Schema):
     )
 
 
-class QueueItemSchema(ma.Schema):
+class QueueItemSchema(BibliographicSchema):
     rank = fields.Integer()
-    record_id = fields.Integer()
-    source_id = fields.String()
-    title = fields.String()
-    abstract = fields.String()
-    authors = fields.List(fields.String())
-    year = fields.Integer(allow_none=True)
-    journal = fields.String()
-    doi = fields.String()
-    pmid = fields.String()
-    url = fields.String()
-    keywords = fields.List(fields.String())
     score = fields.Float(
         allow_none=True,
         metadata={

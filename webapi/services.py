@@ -650,7 +650,7 @@ class Screenwise:
             items.append(
                 {
                     "rank": position + 1,
-                    **{key: record[key] for key in _QUEUE_FIELDS},
+                    **record,
                     "score": round(float(ranking.scores[top[position]]), 6) if scored else None,
                     "mode": ranking.mode if scored else "none",
                     "themes": themes[position] if position < len(top) else [],
@@ -860,21 +860,6 @@ class Screenwise:
         self.store.log(target.project_id, actor, "export", format=fmt, records=len(records))
         filename = f"{secure_filename(target.name) or 'project'}-screenwise.{fmt}"
         return filename, writers.MEDIA_TYPES[fmt], text
-
-
-_QUEUE_FIELDS = (
-    "record_id",
-    "source_id",
-    "title",
-    "abstract",
-    "authors",
-    "year",
-    "journal",
-    "doi",
-    "pmid",
-    "url",
-    "keywords",
-)
 
 
 def _recall_curve(
