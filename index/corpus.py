@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .embedder import TextEncoder
+from .records import text_hash
 from .store import Store
 from .vectors import VectorIndex
 
@@ -36,20 +38,37 @@ def embed_project(
     """
     rows = store.texts(project_id)
     hashes = {h: text for _, h, text in rows if h is not None}
-    cached = store.cached_vectors(encoder.model_id, hashes)
-    missing = [h for h in hashes if h not in cached]
+    _, missing = _embed_missing(store, encoder, hashes, progress=progress)
+    without_text = sum(1 for _, h, _ in rows if h is None)
+    return EmbedReport(embedded=missing, cached=len(hashes) - missing, without_text=without_text)
+
+
+def embed_texts(store: Store, encoder: TextEncoder, texts: Sequence[str]) -> np.ndarray:
+    """Vectors of any texts (one row each, in order), through the same cache as records."""
+    hashes = [text_hash(text) for text in texts]
+    vectors, _ = _embed_missing(store, encoder, dict(zip(hashes, texts, strict=True)))
+    if not texts:
+        return np.zeros((0, encoder.dimension), dtype=np.float32)
+    return np.stack([vectors[h] for h in hashes]).astype(np.float32, copy=False)
+
+
+def _embed_missing(
+    store: Store, encoder: TextEncoder, hashes: dict[str, str], *, progress: bool = False
+) -> tuple[dict[str, np.ndarray], int]:
+    """Vectors by text hash, embedding (in chunks written as they finish) what the cache
+    lacks; and how many that was."""
+    vectors = store.cached_vectors(encoder.model_id, hashes)
+    missing = [h for h in hashes if h not in vectors]
     with tqdm(
         total=len(missing), desc="embedding", unit="rec", disable=not progress or not missing
     ) as bar:
         for start in range(0, len(missing), EMBED_CHUNK):
             chunk = missing[start : start + EMBED_CHUNK]
-            vectors = encoder.encode_documents([hashes[h] for h in chunk])
-            store.put_vectors(encoder.model_id, chunk, vectors)
+            encoded = encoder.encode_documents([hashes[h] for h in chunk])
+            store.put_vectors(encoder.model_id, chunk, encoded)
+            vectors.update(zip(chunk, encoded, strict=True))
             bar.update(len(chunk))
-    without_text = sum(1 for _, h, _ in rows if h is None)
-    return EmbedReport(
-        embedded=len(missing), cached=len(hashes) - len(missing), without_text=without_text
-    )
+    return vectors, len(missing)
 
 
 def project_vectors(store: Store, model_id: str, project_id: int) -> tuple[np.ndarray, np.ndarray]:

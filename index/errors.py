@@ -22,7 +22,12 @@ class NotFoundError(ScreenwiseError):
 
 
 class ConflictError(ScreenwiseError):
-    """The request conflicts with what is stored (a duplicate name, a decision already made)."""
+    """The request conflicts with what is stored (a duplicate name, a decision already made,
+    a retrain already running); ``details`` name what it conflicts with."""
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class ValidationError(ScreenwiseError):

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .dedup import DedupKeys, index_of
+from .dedup import DedupIndex, DedupKeys, index_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .records import Record
 
@@ -258,12 +258,7 @@ class Store:
             )
             summary.file_id = file_id
             summary.read = len(records)
-            existing = conn.execute(
-                "SELECT record_id, doi_key, pmid_key, title_key, year FROM records"
-                " WHERE project_id = ? AND duplicate_of IS NULL",
-                (project_id,),
-            ).fetchall()
-            index = index_of((r[0], DedupKeys(r[1], r[2], r[3], r[4])) for r in existing)
+            index = _dedup_index(conn, project_id)
             labelled = {
                 r[0]
                 for r in conn.execute(
@@ -475,6 +470,11 @@ class Store:
 
         return [(int(r[0]), r[1], embedding_text(r[2], r[3])) for r in rows]
 
+    def dedup_index(self, project_id: int) -> DedupIndex:
+        """The duplicate-matching keys of the project's canonical records."""
+        with self._lock:
+            return _dedup_index(self._conn, project_id)
+
     def records_version(self, project_id: int) -> tuple[int, int]:
         """(count, highest record id) of a project's records: changes when an import adds any."""
         count, last = self._query(
@@ -482,6 +482,18 @@ class Store:
             (project_id,),
         )[0]
         return int(count), int(last)
+
+    def state_version(self, project_id: int) -> tuple[int, int, int, int]:
+        """(record count, last record id, last decision id, last theme label id): changes
+        whenever an import, a decision or a theme label changes what a model would learn."""
+        row = self._query(
+            "SELECT (SELECT count(*) FROM records WHERE project_id = :p),"
+            " (SELECT coalesce(max(record_id), 0) FROM records WHERE project_id = :p),"
+            " (SELECT coalesce(max(decision_id), 0) FROM decisions WHERE project_id = :p),"
+            " (SELECT coalesce(max(label_id), 0) FROM theme_labels WHERE project_id = :p)",
+            {"p": project_id},
+        )[0]
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     # -- decisions ------------------------------------------------------------------------
 
@@ -497,8 +509,14 @@ class Store:
         reason: str = "",
         note: str = "",
         themes: Sequence[str] | None = None,
+        supersedes: int | None = None,
     ) -> dict[str, Any]:
-        """Append a decision (and, when given, the record's themes); returns the stored row."""
+        """Append a decision (and, when given, the record's themes); returns the stored row.
+
+        ``supersedes`` is the decision id the caller saw as the record's current one at
+        ``stage`` (0: none yet); when another decision has come since, ``ConflictError``.
+        ``None`` appends without that check.
+        """
         if label not in LABELS:
             raise ValidationError(f"label must be one of {', '.join(LABELS)}", field="label")
         if stage not in STAGES:
@@ -522,6 +540,18 @@ class Store:
                 raise ConflictError(
                     f"record {record_id} is a duplicate of record {row[0]}; screen that one"
                 )
+            if supersedes is not None:
+                current = conn.execute(
+                    "SELECT coalesce(max(decision_id), 0) FROM decisions"
+                    " WHERE project_id = ? AND record_id = ? AND stage = ?",
+                    (project_id, record_id, stage),
+                ).fetchone()[0]
+                if current != supersedes:
+                    raise ConflictError(
+                        f"record {record_id} has decision {current or 'none'} as its current"
+                        f" {stage} decision, not {supersedes or 'none'}; reload and decide again",
+                        current_decision=current or None,
+                    )
             created = now()
             decision_id = conn.execute(
                 "INSERT INTO decisions (project_id, record_id, stage, label, reviewer, origin,"
@@ -678,6 +708,15 @@ class Store:
                 for s in self.files(project_id)
             ],
         }
+
+
+def _dedup_index(conn: sqlite3.Connection, project_id: int) -> DedupIndex:
+    rows = conn.execute(
+        "SELECT record_id, doi_key, pmid_key, title_key, year FROM records"
+        " WHERE project_id = ? AND duplicate_of IS NULL",
+        (project_id,),
+    ).fetchall()
+    return index_of((r[0], DedupKeys(r[1], r[2], r[3], r[4])) for r in rows)
 
 
 def _split_sql(script: str) -> list[str]:

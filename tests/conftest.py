@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fakes import HashingEncoder
+from tests.openapi import SpecCheckingClient
 from webapi import create_app
 from webapi.services import Screenwise
 
@@ -34,6 +35,8 @@ def app(service: Screenwise):
 
 @pytest.fixture
 def client(app):
+    """A test client that checks every /api response against the OpenAPI document."""
+    app.test_client_class = SpecCheckingClient
     return app.test_client()
 
 

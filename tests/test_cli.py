@@ -45,3 +45,20 @@ def test_errors_go_to_stderr_with_nonzero_status(runner, tmp_path):
     bad.write_bytes(b"PK\x03\x04")
     result = runner(["import", "--project", "p", str(bad)])
     assert result.exit_code != 0 and "notes.docx" in result.stderr
+
+
+def test_queue_train_export(runner, tmp_path):
+    assert runner(["import", "--project", "p", "--ignore-labels", str(ADHD)]).exit_code == 0
+    result = runner(["queue", "--project", "p", "-n", "3"])
+    assert result.exit_code == 0, result.output
+    assert "851 unscreened; ranked by: none" in result.output
+    queue = json.loads(runner(["queue", "--project", "p", "-n", "2", "--json"]).output)
+    assert len(queue["items"]) == 2 and queue["mode"] == "none"
+    result = runner(["train", "--project", "p"])
+    assert result.exit_code == 0 and "(none)" in result.output
+    output = tmp_path / "p.ris"
+    result = runner(["export", "--project", "p", "--format", "ris", "-o", str(output)])
+    assert result.exit_code == 0 and output.read_text().count("ER  -") == 851
+    csv_text = runner(["export", "--project", "p"]).output
+    assert csv_text.startswith("record_id,source_id,title")
+    assert runner(["train", "--project", "nope"]).exit_code == 1

@@ -94,3 +94,58 @@ def test_every_fixture_goes_through_the_whole_import(service, path):
     assert summary["read"] == expected
     assert summary["added"] + summary["duplicates"] == expected
     assert service.stats("p")["identified"] == expected
+
+
+def test_a_restarted_service_reuses_the_saved_models(service, encoder):
+    from webapi.services import Screenwise
+
+    service.import_files("adhd", [ADHD], question="ADHD drugs")  # its labels become priors
+    job = service.train("adhd")
+    assert job["model"]["mode"] == "model"
+    assert job["model"]["labels"] == {"include": 20, "exclude": 831}
+    saved = service.model_info("adhd")["saved"]
+    service.close()
+    fresh = Screenwise(service.home, encoder=encoder)
+    info = fresh.model_info("adhd")
+    assert info["current"]["trained_at"] == saved["trained_at"]  # loaded, not refitted
+    assert fresh.queue("adhd", n=1)["items"] == []  # every record carries a prior label
+    fresh.close()
+
+
+def test_concurrent_queue_reads_and_decisions(service):
+    import threading
+
+    from index.errors import ConflictError
+
+    service.import_files("adhd", [ADHD], question="ADHD drugs", ignore_labels=True)
+    made, conflicts, failures = [], [], []
+
+    def reviewer(number: int) -> None:
+        try:
+            for _ in range(10):
+                item = service.queue("adhd", n=4)["items"][number]
+                label = "include" if number == 0 else "exclude"
+                try:
+                    service.decide(
+                        "adhd",
+                        item["record_id"],
+                        label=label,
+                        reviewer=f"r{number}",
+                        supersedes=None,
+                    )
+                    made.append(item["record_id"])
+                except ConflictError:
+                    conflicts.append(item["record_id"])
+        except Exception as e:  # pragma: no cover - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=reviewer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(made) + len(conflicts) == 40
+    # Every decision was made on an undecided record: no record was decided twice.
+    assert len(set(made)) == len(made) == len(service.store.decisions(1))
+    assert service.queue("adhd", n=1)["unscreened"] == 851 - len(made)

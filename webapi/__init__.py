@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 from .errors import ProblemApi, register_error_handlers
-from .services import Screenwise
+from .services import SYNC_TRAIN_MAX_RECORDS, Screenwise
 
 __all__ = ["Screenwise", "create_app"]
 
@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "EMBEDDING_PRECISION": "auto",
     # Uploads larger than this are refused with 413.
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+    # Projects with more records retrain in a background job, smaller ones at once.
+    "SYNC_TRAIN_MAX_RECORDS": SYNC_TRAIN_MAX_RECORDS,
     "API_TITLE": "screenwise",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -53,12 +55,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         precision=app.config["EMBEDDING_PRECISION"],
         encoder=app.config.get("ENCODER"),
     )
+    service.sync_train_max_records = int(app.config["SYNC_TRAIN_MAX_RECORDS"])
     app.extensions["screenwise"] = service
 
     api = ProblemApi(app)
-    from . import health, search
+    from . import decisions, health, progress, projects, queue, records, search, themes, training
 
-    for module in (health, search):
+    for module in (health, projects, records, decisions, queue, training, themes, search, progress):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
     logging.getLogger("screenwise").setLevel(logging.INFO)

@@ -14,6 +14,7 @@ import click
 from index.errors import ScreenwiseError
 
 from .services import SEARCH_FILTERS, Screenwise
+from .writers import FORMATS
 
 
 def _service(ctx: click.Context) -> Screenwise:
@@ -164,6 +165,73 @@ def stats(ctx: click.Context, project: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--project", required=True, help="Project name or id.")
+@click.option(
+    "-n", default=10, show_default=True, type=click.IntRange(1, 500), help="Records to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as one JSON object.")
+@click.pass_context
+@_fails_cleanly
+def queue(ctx: click.Context, project: str, n: int, as_json: bool) -> None:
+    """The next records to screen, in ranked order, with their scores."""
+    ranked = _service(ctx).queue(project, n=n)
+    if as_json:
+        _print_json(ranked)
+        return
+    click.echo(f"{ranked['unscreened']} unscreened; ranked by: {ranked['mode']}")
+    for item in ranked["items"]:
+        score = "-" if item["score"] is None else f"{item['score']:.3f}"
+        click.echo(f"{item['rank']:>3}. {score:>6}  [{item['record_id']}] {item['title']}")
+
+
+@main.command()
+@click.option("--project", required=True, help="Project name or id.")
+@click.option("--json", "as_json", is_flag=True, help="Print the training job as JSON.")
+@click.pass_context
+@_fails_cleanly
+def train(ctx: click.Context, project: str, as_json: bool) -> None:
+    """Retrain the project's models on all current decisions and save them."""
+    job = _service(ctx).train(project, actor="cli", foreground=True)
+    if as_json:
+        _print_json(job)
+        return
+    model = job["model"]
+    click.echo(
+        f"trained {model['suite']} ({model['mode']}) on {model['labels']['include']} includes "
+        f"and {model['labels']['exclude']} excludes; themes: {model['theme_mode'] or 'none'}"
+    )
+
+
+@main.command()
+@click.option("--project", required=True, help="Project name or id.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="csv",
+    show_default=True,
+    help="RIS or CSV (CSV cells are safe to open in a spreadsheet).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; standard output when left out.",
+)
+@click.pass_context
+@_fails_cleanly
+def export(ctx: click.Context, project: str, fmt: str, output: Path | None) -> None:
+    """Export the project's records with decisions, reviewers, themes and notes."""
+    _, _, text = _service(ctx).export(project, fmt, actor="cli")
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port."
@@ -178,15 +246,11 @@ def stats(ctx: click.Context, project: str, as_json: bool) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Serve the API and the screening page with waitress."""
-    import faiss
-    import torch
-
     from . import create_app
+    from .server import one_math_thread
     from .server import serve as run_server
 
-    # On 2 cores, one thread per request beats two contending ones (see the README's figures).
-    torch.set_num_threads(1)
-    faiss.omp_set_num_threads(1)
+    one_math_thread()
     service = _service(ctx)
     service.progress = False
     app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import http
 import logging
 from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, jsonify
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from classifier.artifacts import ArtifactError
@@ -45,12 +47,26 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String(metadata={"description": "What went wrong, for a person"})
     field = ma.fields.String(metadata={"description": "The request field at fault, if one is"})
     errors = ma.fields.Dict(metadata={"description": "Validation messages by location and field"})
+    job = ma.fields.String(metadata={"description": "On 409: the retraining job still running"})
+    current_decision = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "On 409: the record's current decision (none: null)"},
+    )
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 def problem(
-    status: int, detail: str, *, field: str | None = None, errors: Any = None, title: str = ""
+    status: int,
+    detail: str,
+    *,
+    field: str | None = None,
+    errors: Any = None,
+    title: str = "",
+    details: dict[str, Any] | None = None,
 ) -> Response:
-    """A problem+json response."""
+    """A problem+json response; ``details`` are extra members (e.g. the running ``job``)."""
     body: dict[str, Any] = {
         "type": f"https://screenwise.dev/problems/{status}",
         "title": title or _title(status),
@@ -61,17 +77,16 @@ def problem(
         body["field"] = field
     if errors:
         body["errors"] = errors
+    body |= details or {}
     response = jsonify(body)
     response.status_code = status
-    response.mimetype = "application/problem+json"
+    response.mimetype = PROBLEM_MEDIA_TYPE
     return response
 
 
 def _title(status: int) -> str:
-    from http import HTTPStatus
-
     try:
-        return HTTPStatus(status).phrase
+        return http.HTTPStatus(status).phrase
     except ValueError:
         return "Error"
 
@@ -101,6 +116,18 @@ class ProblemApi(Api):
 
     ERROR_SCHEMA = ProblemSchema
 
+    def _register_responses(self) -> None:
+        # flask-smorest's own, but error responses are documented as problem+json, as sent.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
         data = getattr(error, "data", None) or {}
         messages = data.get("errors") or data.get("messages")
@@ -115,7 +142,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ScreenwiseError)
     def _screenwise_error(error: ScreenwiseError) -> Response:
         status = next(code for cls, code in STATUS_OF if isinstance(error, cls))
-        return problem(status, str(error), field=getattr(error, "field", None))
+        # A file that cannot be imported arrived in the upload's ``files`` field.
+        upload = "files" if isinstance(error, ImportFormatError) else None
+        return problem(
+            status,
+            str(error),
+            field=getattr(error, "field", None) or upload,
+            details=getattr(error, "details", None),
+        )
 
     @app.errorhandler(ArtifactError)
     def _artifact_error(error: ArtifactError) -> Response:

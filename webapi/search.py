@@ -14,6 +14,7 @@ blp = Blueprint("search", __name__, url_prefix="/api/projects", description="Que
 class Search(MethodView):
     @blp.arguments(SearchQuerySchema, location="query")
     @blp.response(200, SearchHitSchema(many=True))
+    @blp.problems(404)
     def get(self, args: dict, project: str) -> list[dict]:
         """The records nearest to a question, best first, with cosine scores.
 

@@ -1,0 +1,142 @@
+"""A whole review over real HTTP: waitress on a free loopback port, driven with urllib."""
+
+import csv
+import io
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from index import read_records
+from tests.conftest import DATA
+from webapi import create_app
+from webapi.server import make_server
+
+EXPORT = DATA / "screening" / "Cohen_2006_OralHypoglycemics.csv"
+QUESTION = "oral hypoglycaemic drugs for type 2 diabetes: efficacy and safety of sulfonylureas"
+
+
+class Http:
+    """A tiny JSON-over-HTTP client on ``urllib``."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.requests = 0
+
+    def call(self, method: str, path: str, body: bytes | None = None, headers=None):
+        request = urllib.request.Request(
+            self.base + path, data=body, method=method, headers=headers or {}
+        )
+        self.requests += 1
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.headers, error.read()
+
+    def json(self, method: str, path: str, payload=None, expect: int = 200):
+        body = json.dumps(payload).encode() if payload is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        status, _, data = self.call(method, path, body, headers)
+        assert status == expect, data.decode()
+        return json.loads(data) if data else None
+
+    def upload(self, path: str, files: dict[str, bytes], expect: int = 201):
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, content in files.items():
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+                + content
+                + b"\r\n"
+            )
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        status, _, data = self.call("POST", path, body, headers)
+        assert status == expect, data.decode()
+        return json.loads(data)
+
+
+@pytest.fixture
+def http(service):
+    app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    connections: dict = {}
+    server = make_server(app, host="127.0.0.1", port=0, threads=4, map=connections)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield Http(f"http://127.0.0.1:{server.effective_port}")
+    server.close()
+    thread.join(10)
+    assert not thread.is_alive()
+    # The loop has stopped: close connections it left behind, then the worker threads.
+    for channel in list(connections.values()):
+        channel.close()
+    server.task_dispatcher.shutdown()
+
+
+def test_a_whole_review_over_http(http, caplog):
+    caplog.set_level(logging.INFO, logger="screenwise.access")
+    truth = {r.source_id: r.label for r in read_records(EXPORT)}
+
+    http.json("POST", "/api/projects", {"name": "oral", "question": QUESTION}, expect=201)
+    [summary] = http.upload(
+        "/api/projects/oral/records?ignore_labels=true", {EXPORT.name: EXPORT.read_bytes()}
+    )
+    assert summary["added"] == 503 and summary["prior_labels"] == {"include": 0, "exclude": 0}
+
+    first = http.json("GET", "/api/projects/oral/queue?n=10")
+    assert first["mode"] == "question"
+
+    screened = {}
+    for _ in range(20):
+        [item] = http.json("GET", "/api/projects/oral/queue?n=1")["items"]
+        label = "include" if truth[item["source_id"]] == 1 else "exclude"
+        http.json(
+            "POST",
+            f"/api/projects/oral/records/{item['record_id']}/decisions",
+            {"label": label, "reviewer": "ann", "supersedes": None},
+            expect=201,
+        )
+        screened[item["record_id"]] = label
+    assert "include" in screened.values() and "exclude" in screened.values()
+
+    job = http.json("POST", "/api/projects/oral/training", {"requested_by": "ann"})
+    assert job["status"] == "done"
+    after = http.json("GET", "/api/projects/oral/queue?n=10")
+    assert after["mode"] == "model"
+    assert [i["record_id"] for i in after["items"]] != [i["record_id"] for i in first["items"]]
+    assert not {i["record_id"] for i in after["items"]} & set(screened)
+
+    hits = http.json("GET", "/api/projects/oral/search?q=metformin%20lactic%20acidosis&k=5")
+    assert len(hits) == 5
+
+    status, headers, data = http.call("GET", "/api/projects/oral/export?format=csv")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert sum(row["label_included"] != "" for row in rows) == 20
+    status, _, ris = http.call("GET", "/api/projects/oral/export?format=ris")
+    assert status == 200
+
+    for name, content in (("oral-export.csv", data), ("oral-export.ris", ris)):
+        project = Path(name).stem.replace("-", "_") + Path(name).suffix.replace(".", "_")
+        http.json("POST", "/api/projects", {"name": project}, expect=201)
+        http.upload(f"/api/projects/{project}/records", {name: content})
+        page = http.json("GET", f"/api/projects/{project}/records?status=screened&limit=100")
+        restored = {int(r["source_id"]): r["decision"]["label"] for r in page["items"]}
+        assert restored == screened, name
+
+    # The access line is written once the body is sent, so the last one may trail a little.
+    for _ in range(100):
+        access = [r for r in caplog.records if r.name == "screenwise.access"]
+        if len(access) == http.requests:
+            break
+        threading.Event().wait(0.02)
+    assert len(access) == http.requests
+    assert any('"GET /api/projects/oral/queue?n=10" 200' in r.getMessage() for r in access)

@@ -1,0 +1,61 @@
+"""Theme suggestions: for records of a project, and for records not yet in it (review update)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+
+from .schemas import (
+    Blueprint,
+    CandidateSchema,
+    CandidatesSchema,
+    FilesSchema,
+    RecordIdsSchema,
+    RecordThemesSchema,
+)
+
+blp = Blueprint("themes", __name__, url_prefix="/api/projects", description="Themes")
+
+
+@blp.route("/<project>/records/<int:record_id>/themes")
+class RecordThemes(MethodView):
+    @blp.response(200, RecordThemesSchema)
+    @blp.problems(404)
+    def get(self, project: str, record_id: int) -> dict:
+        """Suggested themes for one record, best first, with the themes a reviewer gave it."""
+        [themes] = current_app.extensions["screenwise"].record_themes(project, [record_id])
+        return themes
+
+
+@blp.route("/<project>/themes/records")
+class ManyRecordThemes(MethodView):
+    @blp.arguments(RecordIdsSchema)
+    @blp.response(200, RecordThemesSchema(many=True))
+    @blp.problems(404)
+    def post(self, args: dict, project: str) -> list:
+        """Suggested themes for a list of records of the project."""
+        return current_app.extensions["screenwise"].record_themes(project, args["record_ids"])
+
+
+@blp.route("/<project>/themes/candidates")
+class Candidates(MethodView):
+    @blp.arguments(CandidatesSchema)
+    @blp.response(200, CandidateSchema(many=True))
+    @blp.problems(404)
+    def post(self, args: dict, project: str) -> list:
+        """Records not in the project, as JSON title/abstract: their relevance under the
+        project's model, suggested themes, and the screened record each one duplicates."""
+        return current_app.extensions["screenwise"].candidates(project, args["records"])
+
+
+@blp.route("/<project>/themes/candidates/file")
+class CandidateFiles(MethodView):
+    @blp.arguments(FilesSchema, location="files")
+    @blp.response(200, CandidateSchema(many=True))
+    @blp.problems(404, 413, 415, 422)
+    def post(self, files: dict, project: str) -> list:
+        """Like ``/themes/candidates``, for records in export files (multipart ``files``);
+        nothing is stored."""
+        service = current_app.extensions["screenwise"]
+        records = service.read_uploads([(f.filename, f.stream) for f in files["files"]])
+        return service.candidates(project, records)
