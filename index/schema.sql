@@ -1,6 +1,9 @@
 -- The screenwise store. store.py applies this file to a new database and records
--- SCHEMA_VERSION in PRAGMA user_version. Decisions, theme labels and audit events are
--- append-only: triggers refuse updates, and deletes other than a whole project's.
+-- SCHEMA_VERSION in PRAGMA user_version (store.py migrates older stores to it). Decisions,
+-- theme labels and audit events are append-only and nothing is deleted: triggers refuse
+-- updates and deletes, and a project is archived rather than deleted. Tokens and memberships
+-- are credentials and access rights, not history: a token may be revoked and a membership
+-- ended (one column set once, logged in the audit trail), but neither row is ever deleted.
 
 CREATE TABLE projects (
     project_id  INTEGER PRIMARY KEY,
@@ -8,7 +11,8 @@ CREATE TABLE projects (
     question    TEXT NOT NULL DEFAULT '',
     mode        TEXT NOT NULL DEFAULT 'single' CHECK (mode IN ('single', 'double')),
     settings    TEXT NOT NULL DEFAULT '{}',          -- JSON object
-    created_at  TEXT NOT NULL
+    created_at  TEXT NOT NULL,
+    archived_at TEXT                                 -- set once: hidden, everything kept
 );
 
 CREATE TABLE themes (
@@ -101,6 +105,38 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_project ON audit (project_id, event_id);
 
+-- People: a reviewer's name is their identity in decisions and the audit trail; never renamed.
+CREATE TABLE reviewers (
+    reviewer_id INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE CHECK (length(trim(name)) > 0 AND name = trim(name)),
+    is_admin    INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+    created_at  TEXT NOT NULL
+);
+
+-- API tokens: only the SHA-256 of each token is stored. Tokens are 32 random bytes, so a fast
+-- hash is right (nothing to brute-force, unlike a password) and a lookup costs one index probe.
+CREATE TABLE tokens (
+    token_id    INTEGER PRIMARY KEY,
+    reviewer_id INTEGER NOT NULL REFERENCES reviewers (reviewer_id),
+    token_hash  TEXT NOT NULL UNIQUE,
+    label       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+
+-- Who belongs to which project, with which role; ending a membership sets removed_at.
+CREATE TABLE memberships (
+    membership_id INTEGER PRIMARY KEY,
+    project_id    INTEGER NOT NULL REFERENCES projects (project_id),
+    reviewer_id   INTEGER NOT NULL REFERENCES reviewers (reviewer_id),
+    role          TEXT NOT NULL CHECK (role IN ('reviewer', 'resolver', 'maintainer')),
+    added_at      TEXT NOT NULL,
+    removed_at    TEXT
+);
+CREATE UNIQUE INDEX memberships_current ON memberships (project_id, reviewer_id)
+WHERE removed_at IS NULL;
+CREATE INDEX memberships_reviewer ON memberships (reviewer_id) WHERE removed_at IS NULL;
+
 -- Sentence vectors by (model, text hash): nothing is embedded twice, whichever project asks.
 CREATE TABLE embeddings (
     model       TEXT NOT NULL,
@@ -125,3 +161,24 @@ BEGIN SELECT RAISE(ABORT, 'theme labels are append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = OLD.project_id)
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+
+CREATE TRIGGER projects_no_delete BEFORE DELETE ON projects
+BEGIN SELECT RAISE(ABORT, 'projects are archived, never deleted'); END;
+CREATE TRIGGER reviewers_no_delete BEFORE DELETE ON reviewers
+BEGIN SELECT RAISE(ABORT, 'reviewers are never deleted'); END;
+CREATE TRIGGER reviewers_no_update BEFORE UPDATE ON reviewers
+BEGIN SELECT RAISE(ABORT, 'reviewers are never changed'); END;
+CREATE TRIGGER tokens_no_delete BEFORE DELETE ON tokens
+BEGIN SELECT RAISE(ABORT, 'tokens are revoked, never deleted'); END;
+CREATE TRIGGER tokens_revoke_only BEFORE UPDATE ON tokens
+WHEN OLD.revoked_at IS NOT NULL OR NEW.revoked_at IS NULL OR NEW.token_hash != OLD.token_hash
+  OR NEW.reviewer_id != OLD.reviewer_id OR NEW.label != OLD.label
+  OR NEW.created_at != OLD.created_at
+BEGIN SELECT RAISE(ABORT, 'a token can only be revoked, once'); END;
+CREATE TRIGGER memberships_no_delete BEFORE DELETE ON memberships
+BEGIN SELECT RAISE(ABORT, 'memberships are ended, never deleted'); END;
+CREATE TRIGGER memberships_end_only BEFORE UPDATE ON memberships
+WHEN OLD.removed_at IS NOT NULL OR NEW.removed_at IS NULL OR NEW.role != OLD.role
+  OR NEW.project_id != OLD.project_id OR NEW.reviewer_id != OLD.reviewer_id
+  OR NEW.added_at != OLD.added_at
+BEGIN SELECT RAISE(ABORT, 'a membership can only be ended, once'); END;

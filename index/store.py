@@ -1,13 +1,18 @@
-"""The SQLite store: projects, imported records, decisions, theme labels, audit, vector cache.
+"""The SQLite store: projects, imported records, decisions, theme labels, audit, vector cache,
+reviewers with their tokens and project memberships.
 
 One small class over ``schema.sql``. One connection guarded by a lock, WAL journal, foreign keys
-on, and one transaction per write (an import is all or nothing).
+on, and one transaction per write (an import is all or nothing). Where a record stands in
+screening (unscreened, pending, conflict, final) is derived from its decisions by
+``index.consensus`` each time it is asked, inside the deciding transaction when a decision
+depends on it: there is no status column to drift.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,17 +24,21 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import consensus
+from .consensus import RecordState, Viewer
 from .dedup import DedupIndex, DedupKeys, index_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .records import Record
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DecisionLabel = Literal["include", "exclude", "maybe"]
 Stage = Literal["title_abstract", "full_text"]
 LABELS: tuple[str, ...] = ("include", "exclude", "maybe")
 STAGES: tuple[str, ...] = ("title_abstract", "full_text")
 STATUSES: tuple[str, ...] = ("all", "screened", "unscreened", "included", "excluded", "maybe")
+MODES: tuple[str, ...] = ("single", "double")
+ROLES: tuple[str, ...] = ("reviewer", "resolver", "maintainer")  # each can do what those before can
 
 _JSON_FIELDS = ("authors", "keywords", "extra")
 
@@ -54,11 +63,27 @@ class Project:
     settings: dict[str, Any]
     created_at: str
     themes: tuple[Theme, ...] = ()
+    archived_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["themes"] = [asdict(theme) for theme in self.themes]
         return data
+
+    def exclusion_reasons(self, stage: str) -> list[str]:
+        """The reasons an exclusion at ``stage`` may give; empty: any text."""
+        return list(self.settings.get("exclusion_reasons", {}).get(stage, []))
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    reviewer_id: int
+    name: str
+    is_admin: bool
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -110,12 +135,15 @@ class Store:
                 f"{self.path}: store schema version {version} is newer than this screenwise "
                 f"({SCHEMA_VERSION}); upgrade screenwise"
             )
-        if version != 0:
-            raise RuntimeError(f"{self.path}: no migration from schema version {version}")
-        schema = resources.files("index").joinpath("schema.sql").read_text(encoding="utf-8")
+        schema = _split_sql(
+            resources.files("index").joinpath("schema.sql").read_text(encoding="utf-8")
+        )
         with self.transaction() as conn:
-            for statement in _split_sql(schema):
-                conn.execute(statement)
+            if version == 0:
+                for statement in schema:
+                    conn.execute(statement)
+            if version == 1:
+                _migrate_1_to_2(conn, schema)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -160,8 +188,9 @@ class Store:
         name = name.strip()
         if not name:
             raise ValidationError("a project needs a name", field="name")
-        if mode not in ("single", "double"):
+        if mode not in MODES:
             raise ValidationError(f"mode must be single or double, not {mode!r}", field="mode")
+        settings = _checked_settings(settings or {})
         theme_list = [t if isinstance(t, Theme) else Theme(str(t)) for t in themes]
         names = [t.name.strip() for t in theme_list]
         if any(not n for n in names) or len(set(names)) != len(names):
@@ -172,21 +201,68 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO projects (name, question, mode, settings, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (name, question, mode, json.dumps(settings or {}), now()),
+                (name, question, mode, json.dumps(settings), now()),
             )
             project_id = int(cursor.lastrowid)
             conn.executemany(
                 "INSERT INTO themes (project_id, name, description, position) VALUES (?, ?, ?, ?)",
                 [(project_id, t.name.strip(), t.description, i) for i, t in enumerate(theme_list)],
             )
-            self._audit(conn, project_id, actor, "project.create", {"name": name})
+            self._audit(conn, project_id, actor, "project.create", {"name": name, "mode": mode})
         return self.project(project_id)
 
-    def project(self, ref: int | str) -> Project:
-        """A project by id or name; ``NotFoundError`` when there is none."""
+    def update_project(
+        self,
+        project_id: int,
+        *,
+        mode: str | None = None,
+        settings: dict[str, Any] | None = None,
+        question: str | None = None,
+        actor: str = "",
+    ) -> Project:
+        """Change a project's question, settings (exclusion reasons per stage) or screening
+        mode; the mode only while nobody has screened yet (``ConflictError``)."""
+        if mode is not None and mode not in MODES:
+            raise ValidationError(f"mode must be single or double, not {mode!r}", field="mode")
+        checked = _checked_settings(settings) if settings is not None else None
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM projects WHERE project_id = ? AND archived_at IS NULL",
+                (project_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no project {project_id!r}")
+            changes: dict[str, Any] = {}
+            if mode is not None and mode != row["mode"]:
+                screened = conn.execute(
+                    "SELECT 1 FROM decisions WHERE project_id = ? AND origin != 'prior' LIMIT 1",
+                    (project_id,),
+                ).fetchone()
+                if screened:
+                    raise ConflictError(
+                        "the screening mode cannot change once screening has started"
+                    )
+                changes["mode"] = mode
+            if checked is not None:
+                changes["settings"] = json.dumps(checked)
+            if question is not None:
+                changes["question"] = question
+            if changes:
+                conn.execute(
+                    f"UPDATE projects SET {', '.join(f'{k} = ?' for k in changes)}"
+                    " WHERE project_id = ?",
+                    (*changes.values(), project_id),
+                )
+                detail = {k: (checked if k == "settings" else v) for k, v in changes.items()}
+                self._audit(conn, project_id, actor, "project.update", detail)
+        return self.project(project_id)
+
+    def project(self, ref: int | str, *, archived: bool = False) -> Project:
+        """A project by id or name; ``NotFoundError`` when there is none, or it is archived
+        (unless ``archived``)."""
         column = "project_id" if isinstance(ref, int) else "name"
         rows = self._query(f"SELECT * FROM projects WHERE {column} = ?", (ref,))
-        if not rows:
+        if not rows or (rows[0]["archived_at"] is not None and not archived):
             raise NotFoundError(f"no project {ref!r}")
         row = rows[0]
         themes = self._query(
@@ -201,20 +277,29 @@ class Store:
             settings=json.loads(row["settings"]),
             created_at=row["created_at"],
             themes=tuple(Theme(t["name"], t["description"]) for t in themes),
+            archived_at=row["archived_at"],
         )
 
-    def projects(self) -> list[Project]:
-        ids = self._query("SELECT project_id FROM projects ORDER BY project_id")
-        return [self.project(int(row[0])) for row in ids]
+    def projects(self, *, archived: bool = False) -> list[Project]:
+        """Every project, oldest first; archived ones too when ``archived``."""
+        ids = self._query(
+            "SELECT project_id FROM projects"
+            + ("" if archived else " WHERE archived_at IS NULL")
+            + " ORDER BY project_id"
+        )
+        return [self.project(int(row[0]), archived=True) for row in ids]
 
-    def delete_project(self, project_id: int) -> None:
-        """Delete a project with everything in it (records, decisions, its audit trail)."""
+    def archive_project(self, project_id: int, actor: str = "") -> None:
+        """Archive a project: hidden from every list and lookup, its records, decisions and
+        audit trail kept. Nothing in the store is ever deleted; the name stays taken."""
         with self.transaction() as conn:
-            if (
-                conn.execute("DELETE FROM projects WHERE project_id = ?", (project_id,)).rowcount
-                == 0
-            ):
+            archived = conn.execute(
+                "UPDATE projects SET archived_at = ? WHERE project_id = ? AND archived_at IS NULL",
+                (now(), project_id),
+            ).rowcount
+            if not archived:
                 raise NotFoundError(f"no project {project_id!r}")
+            self._audit(conn, project_id, actor, "project.archive", {})
 
     # -- import ---------------------------------------------------------------------------
 
@@ -377,8 +462,16 @@ class Store:
 
     # -- records --------------------------------------------------------------------------
 
-    def record(self, project_id: int, record_id: int) -> dict[str, Any]:
-        """One record with its current decision and themes; ``NotFoundError`` if not in project."""
+    def record(
+        self,
+        project_id: int,
+        record_id: int,
+        *,
+        stage: str = "title_abstract",
+        viewer: Viewer | None = None,
+    ) -> dict[str, Any]:
+        """One record with its current decision (as ``viewer`` may see it, see
+        ``current_decisions``) and themes; ``NotFoundError`` if not in the project."""
         rows = self._query(
             "SELECT r.*, s.filename AS source_file FROM records r JOIN files s USING (file_id)"
             " WHERE r.project_id = ? AND r.record_id = ?",
@@ -387,7 +480,7 @@ class Store:
         if not rows:
             raise NotFoundError(f"no record {record_id!r} in project {project_id!r}")
         record = _record_dict(rows[0])
-        latest = self.current_decisions(project_id, [record_id])
+        latest = self.current_decisions(project_id, [record_id], stage=stage, viewer=viewer)
         record["decision"] = latest.get(record_id)
         record["themes"] = self.current_themes(project_id).get(record_id, [])
         return record
@@ -402,11 +495,19 @@ class Store:
         limit: int | None = None,
         offset: int = 0,
         include_duplicates: bool = False,
+        viewer: Viewer | None = None,
+        final: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of records by screening status (see ``STATUSES``) and theme, and the total."""
+        """A page of records by screening status (see ``STATUSES``) and theme, and the total;
+        the status is that of the decision ``viewer`` sees (``current_decisions``), or of the
+        final decision when ``final`` (exports)."""
         if status not in STATUSES:
             raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
-        latest = self.current_decisions(project_id, stage=stage)
+        latest = (
+            self.final_decisions(project_id, stage)
+            if final
+            else self.current_decisions(project_id, stage=stage, viewer=viewer)
+        )
         themes = self.current_themes(project_id)
         ids = [
             int(r[0])
@@ -513,9 +614,18 @@ class Store:
     ) -> dict[str, Any]:
         """Append a decision (and, when given, the record's themes); returns the stored row.
 
-        ``supersedes`` is the decision id the caller saw as the record's current one at
-        ``stage`` (0: none yet); when another decision has come since, ``ConflictError``.
-        ``None`` appends without that check.
+        The rules, checked in the writing transaction against the record's decisions:
+
+        - a full-text decision needs the record finally included at title/abstract;
+        - an exclusion's reason must be one of the project's reasons for the stage, when it
+          has a list (and, at full text, is then required);
+        - blind double screening: a ``screen`` decision on a final record, or by a third
+          reviewer once two have decided, is a ``ConflictError``; a ``resolution`` (include
+          or exclude) needs a record in conflict or final.
+
+        ``supersedes`` is the decision id the caller saw as current (0: none yet): the record's
+        newest at ``stage``, or in double screening the reviewer's own newest ``screen``
+        decision; when another has come since, ``ConflictError``. ``None`` skips that check.
         """
         if label not in LABELS:
             raise ValidationError(f"label must be one of {', '.join(LABELS)}", field="label")
@@ -523,12 +633,15 @@ class Store:
             raise ValidationError(f"stage must be one of {', '.join(STAGES)}", field="stage")
         if not reviewer or not reviewer.strip():
             raise ValidationError("a decision needs a reviewer", field="reviewer")
+        if origin == "resolution" and label not in consensus.AGREEING:
+            raise ValidationError("a resolution includes or excludes", field="label")
         project = self.project(project_id)
         if themes is not None:
             known = {t.name for t in project.themes}
             unknown = [t for t in themes if t not in known]
             if unknown:
                 raise ValidationError(f"unknown theme(s): {', '.join(unknown)}", field="themes")
+        _check_reason(project, stage, label, reason)
         with self.transaction() as conn:
             row = conn.execute(
                 "SELECT duplicate_of FROM records WHERE project_id = ? AND record_id = ?",
@@ -540,12 +653,28 @@ class Store:
                 raise ConflictError(
                     f"record {record_id} is a duplicate of record {row[0]}; screen that one"
                 )
+            mode = conn.execute(
+                "SELECT mode FROM projects WHERE project_id = ?", (project_id,)
+            ).fetchone()[0]
+            if stage == "full_text":
+                screened = _record_state(conn, project_id, record_id, "title_abstract", mode)
+                if screened.final is None or screened.final["label"] != "include":
+                    raise ConflictError(
+                        f"record {record_id} is not included at title/abstract screening;"
+                        " only included records are screened at full text"
+                    )
+            state = _record_state(conn, project_id, record_id, stage, mode)
+            previous = _check_decision_rules(state, mode, reviewer, origin, stage)
             if supersedes is not None:
-                current = conn.execute(
-                    "SELECT coalesce(max(decision_id), 0) FROM decisions"
-                    " WHERE project_id = ? AND record_id = ? AND stage = ?",
-                    (project_id, record_id, stage),
-                ).fetchone()[0]
+                current = (
+                    (previous or {}).get("decision_id", 0)
+                    if mode == "double" and origin == "screen"
+                    else conn.execute(
+                        "SELECT coalesce(max(decision_id), 0) FROM decisions"
+                        " WHERE project_id = ? AND record_id = ? AND stage = ?",
+                        (project_id, record_id, stage),
+                    ).fetchone()[0]
+                )
                 if current != supersedes:
                     raise ConflictError(
                         f"record {record_id} has decision {current or 'none'} as its current"
@@ -564,22 +693,42 @@ class Store:
                     " VALUES (?, ?, ?, ?, ?)",
                     (project_id, record_id, json.dumps(list(themes)), reviewer, created),
                 )
-            self._audit(
-                conn,
-                project_id,
-                reviewer,
-                "decision",
-                {"record_id": record_id, "label": label, "stage": stage, "origin": origin},
+            action = (
+                "resolution"
+                if origin == "resolution"
+                else "decision.change"
+                if previous is not None
+                else "decision"
             )
+            detail = {
+                "decision_id": decision_id,
+                "record_id": record_id,
+                "label": label,
+                "stage": stage,
+                "origin": origin,
+                "reason": reason,
+                "note": note,
+            }
+            if previous is not None:
+                detail["replaces"] = previous["decision_id"]
+            if themes is not None:
+                detail["themes"] = list(themes)
+            self._audit(conn, project_id, reviewer, action, detail)
             stored = conn.execute(
                 "SELECT * FROM decisions WHERE decision_id = ?", (decision_id,)
             ).fetchone()
         return dict(stored)
 
     def decisions(
-        self, project_id: int, record_id: int | None = None, reviewer: str | None = None
+        self,
+        project_id: int,
+        record_id: int | None = None,
+        reviewer: str | None = None,
+        *,
+        viewer: Viewer | None = None,
     ) -> list[dict[str, Any]]:
-        """Every decision, oldest first, optionally of one record or one reviewer."""
+        """Every decision, oldest first, optionally of one record or one reviewer; in double
+        screening only those ``viewer`` may see (``None``: all)."""
         sql = "SELECT * FROM decisions WHERE project_id = ?"
         params: list[Any] = [project_id]
         if record_id is not None:
@@ -588,7 +737,45 @@ class Store:
         if reviewer is not None:
             sql += " AND reviewer = ?"
             params.append(reviewer)
-        return [dict(r) for r in self._query(sql + " ORDER BY decision_id", params)]
+        rows = [dict(r) for r in self._query(sql + " ORDER BY decision_id", params)]
+        if viewer is None or self.project(project_id, archived=True).mode != "double":
+            return rows
+        states = {stage: self.states(project_id, stage) for stage in STAGES}
+        return [d for d in rows if consensus.can_see(d, states[d["stage"]][d["record_id"]], viewer)]
+
+    def states(self, project_id: int, stage: str = "title_abstract") -> dict[int, RecordState]:
+        """Where each record with a decision at ``stage`` stands (``index.consensus``)."""
+        mode = self.project(project_id, archived=True).mode
+        rows = self._query(
+            "SELECT * FROM decisions WHERE project_id = ? AND stage = ? ORDER BY decision_id",
+            (project_id, stage),
+        )
+        return consensus.derive((dict(r) for r in rows), mode)
+
+    def final_decisions(
+        self, project_id: int, stage: str = "title_abstract"
+    ) -> dict[int, dict[str, Any]]:
+        """The decision that settles each final record at ``stage``: the newest one in single
+        screening; in double screening the agreed, resolved or imported one. What trains the
+        models and what PRISMA and exports count."""
+        return {
+            rid: state.final
+            for rid, state in self.states(project_id, stage).items()
+            if state.final is not None
+        }
+
+    def closed_records(self, project_id: int, stage: str, reviewer: str | None) -> set[int]:
+        """Records ``reviewer``'s queue at ``stage`` never offers (``consensus.closed_for``)."""
+        mode = self.project(project_id, archived=True).mode
+        return consensus.closed_for(self.states(project_id, stage), mode, reviewer)
+
+    def included(self, project_id: int) -> set[int]:
+        """Records finally included at title/abstract: those screened at full text."""
+        return {
+            rid
+            for rid, d in self.final_decisions(project_id, "title_abstract").items()
+            if d["label"] == "include"
+        }
 
     def current_decisions(
         self,
@@ -596,15 +783,12 @@ class Store:
         record_ids: Sequence[int] | None = None,
         *,
         stage: str = "title_abstract",
+        viewer: Viewer | None = None,
     ) -> dict[int, dict[str, Any]]:
-        """The newest decision per record at ``stage`` (single screening)."""
-        sql = (
-            "SELECT d.* FROM decisions d JOIN (SELECT record_id, max(decision_id) AS last"
-            " FROM decisions WHERE project_id = ? AND stage = ? GROUP BY record_id) m"
-            " ON d.decision_id = m.last"
-        )
-        rows = self._query(sql, (project_id, stage))
-        latest = {int(r["record_id"]): dict(r) for r in rows}
+        """The decision shown as each record's current one at ``stage``: the newest in single
+        screening; in double screening the final one, else ``viewer``'s own."""
+        mode = self.project(project_id, archived=True).mode
+        latest = consensus.visible_current(self.states(project_id, stage), mode, viewer)
         if record_ids is not None:
             return {i: latest[i] for i in record_ids if i in latest}
         return latest
@@ -618,6 +802,164 @@ class Store:
             (project_id,),
         )
         return {int(r[0]): json.loads(r[1]) for r in rows}
+
+    # -- reviewers, tokens, memberships ---------------------------------------------------
+
+    def create_reviewer(self, name: str, *, is_admin: bool = False, actor: str = "") -> Reviewer:
+        """A new reviewer; ``ConflictError`` when the name is taken."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise ValidationError("a reviewer needs a name of 1 to 200 characters", field="name")
+        if name.startswith(("import:", "cli:")):
+            raise ValidationError(
+                "names starting import: or cli: are screenwise's own", field="name"
+            )
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM reviewers WHERE name = ?", (name,)).fetchone():
+                raise ConflictError(f"a reviewer named {name!r} already exists")
+            conn.execute(
+                "INSERT INTO reviewers (name, is_admin, created_at) VALUES (?, ?, ?)",
+                (name, int(is_admin), now()),
+            )
+            self._audit(conn, None, actor, "reviewer.create", {"name": name, "admin": is_admin})
+        return self.reviewer(name)
+
+    def reviewer(self, ref: str | int) -> Reviewer:
+        """A reviewer by name or id; ``NotFoundError`` when there is none."""
+        column = "reviewer_id" if isinstance(ref, int) else "name"
+        rows = self._query(f"SELECT * FROM reviewers WHERE {column} = ?", (ref,))
+        if not rows:
+            raise NotFoundError(f"no reviewer {ref!r}")
+        return _reviewer(rows[0])
+
+    def reviewers(self) -> list[Reviewer]:
+        return [_reviewer(r) for r in self._query("SELECT * FROM reviewers ORDER BY reviewer_id")]
+
+    def add_token(
+        self, reviewer: str, token_hash: str, *, label: str = "", actor: str = ""
+    ) -> dict[str, Any]:
+        """Store a token's hash for ``reviewer``; returns the token's row (without the hash)."""
+        person = self.reviewer(reviewer)
+        with self.transaction() as conn:
+            token_id = conn.execute(
+                "INSERT INTO tokens (reviewer_id, token_hash, label, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (person.reviewer_id, token_hash, label, now()),
+            ).lastrowid
+            self._audit(
+                conn,
+                None,
+                actor,
+                "token.create",
+                {"token_id": token_id, "reviewer": person.name, "label": label},
+            )
+        return self.token(int(token_id))
+
+    def token(self, token_id: int) -> dict[str, Any]:
+        rows = self._query(_TOKEN_SQL + " WHERE t.token_id = ?", (token_id,))
+        if not rows:
+            raise NotFoundError(f"no token {token_id!r}")
+        return dict(rows[0])
+
+    def tokens(self, reviewer: str | None = None) -> list[dict[str, Any]]:
+        """Tokens (never their hashes), oldest first, optionally of one reviewer."""
+        if reviewer is None:
+            rows = self._query(_TOKEN_SQL + " ORDER BY t.token_id")
+        else:
+            rows = self._query(_TOKEN_SQL + " WHERE r.name = ? ORDER BY t.token_id", (reviewer,))
+        return [dict(r) for r in rows]
+
+    def reviewer_by_token(self, token_hash: str) -> Reviewer | None:
+        """The reviewer whose unrevoked token has this hash."""
+        rows = self._query(
+            "SELECT r.* FROM tokens t JOIN reviewers r USING (reviewer_id)"
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+            (token_hash,),
+        )
+        return _reviewer(rows[0]) if rows else None
+
+    def revoke_token(self, token_id: int, *, actor: str = "") -> dict[str, Any]:
+        """Revoke a token (once); ``NotFoundError`` for an unknown or already revoked one."""
+        with self.transaction() as conn:
+            revoked = conn.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
+                (now(), token_id),
+            ).rowcount
+            if not revoked:
+                raise NotFoundError(f"no token {token_id!r} that is still valid")
+            self._audit(conn, None, actor, "token.revoke", {"token_id": token_id})
+        return self.token(token_id)
+
+    def set_member(self, project_id: int, reviewer: str, role: str, *, actor: str = "") -> None:
+        """Make ``reviewer`` a member of the project with ``role`` (a new membership row when
+        the role changes; the old one is ended)."""
+        if role not in ROLES:
+            raise ValidationError(f"role must be one of {', '.join(ROLES)}", field="role")
+        self.project(project_id)
+        person = self.reviewer(reviewer)
+        with self.transaction() as conn:
+            current = _membership(conn, project_id, person.reviewer_id)
+            if current is not None and current["role"] == role:
+                return
+            stamp = now()
+            if current is not None:
+                conn.execute(
+                    "UPDATE memberships SET removed_at = ? WHERE membership_id = ?",
+                    (stamp, current["membership_id"]),
+                )
+            conn.execute(
+                "INSERT INTO memberships (project_id, reviewer_id, role, added_at)"
+                " VALUES (?, ?, ?, ?)",
+                (project_id, person.reviewer_id, role, stamp),
+            )
+            detail = {"reviewer": person.name, "role": role}
+            if current is not None:
+                detail["previous_role"] = current["role"]
+            self._audit(conn, project_id, actor, "member.set", detail)
+
+    def remove_member(self, project_id: int, reviewer: str, *, actor: str = "") -> None:
+        """End ``reviewer``'s membership; their decisions stay. ``ConflictError`` when they are
+        the project's last maintainer."""
+        self.project(project_id)
+        person = self.reviewer(reviewer)
+        with self.transaction() as conn:
+            current = _membership(conn, project_id, person.reviewer_id)
+            if current is None:
+                raise NotFoundError(f"{person.name!r} is not a member of project {project_id}")
+            if current["role"] == "maintainer":
+                maintainers = conn.execute(
+                    "SELECT count(*) FROM memberships WHERE project_id = ?"
+                    " AND role = 'maintainer' AND removed_at IS NULL",
+                    (project_id,),
+                ).fetchone()[0]
+                if maintainers == 1:
+                    raise ConflictError(
+                        f"{person.name!r} is the project's last maintainer; add another first"
+                    )
+            conn.execute(
+                "UPDATE memberships SET removed_at = ? WHERE membership_id = ?",
+                (now(), current["membership_id"]),
+            )
+            self._audit(conn, project_id, actor, "member.remove", {"reviewer": person.name})
+
+    def members(self, project_id: int) -> list[dict[str, Any]]:
+        """The project's current members: reviewer name, role, since when."""
+        rows = self._query(
+            "SELECT r.name AS reviewer, m.role, m.added_at FROM memberships m"
+            " JOIN reviewers r USING (reviewer_id)"
+            " WHERE m.project_id = ? AND m.removed_at IS NULL ORDER BY m.membership_id",
+            (project_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def roles(self, reviewer_id: int) -> dict[int, str]:
+        """The reviewer's role in each project they belong to (archived ones left out)."""
+        rows = self._query(
+            "SELECT m.project_id, m.role FROM memberships m JOIN projects p USING (project_id)"
+            " WHERE m.reviewer_id = ? AND m.removed_at IS NULL AND p.archived_at IS NULL",
+            (reviewer_id,),
+        )
+        return {int(r[0]): r[1] for r in rows}
 
     # -- audit ----------------------------------------------------------------------------
 
@@ -640,9 +982,11 @@ class Store:
         with self.transaction() as conn:
             self._audit(conn, project_id, actor, action, detail)
 
-    def audit(self, project_id: int) -> list[dict[str, Any]]:
+    def audit(self, project_id: int | None) -> list[dict[str, Any]]:
+        """A project's audit events, oldest first; ``None``: the instance's own (reviewers,
+        tokens)."""
         rows = self._query(
-            "SELECT * FROM audit WHERE project_id = ? ORDER BY event_id", (project_id,)
+            "SELECT * FROM audit WHERE project_id IS ? ORDER BY event_id", (project_id,)
         )
         return [dict(r) | {"detail": json.loads(r["detail"])} for r in rows]
 
@@ -676,38 +1020,100 @@ class Store:
 
     # -- figures --------------------------------------------------------------------------
 
-    def stats(self, project_id: int, stage: str = "title_abstract") -> dict[str, Any]:
-        """Counts for the project's flow: identified, duplicates, screened, included, ..."""
-        self.project(project_id)
+    def stats(self, project_id: int, *, viewer: Viewer | None = None) -> dict[str, Any]:
+        """Counts for the project's flow: identified, duplicates, then per stage the final
+        decisions (what every member may see), conflicts, records awaiting a second decision,
+        ``viewer``'s own counts and the agreement between reviewers. The title/abstract
+        counts are also at the top level."""
+        project = self.project(project_id)
         (records, duplicates, without_text) = self._query(
             "SELECT count(*), count(duplicate_of),"
             " sum(CASE WHEN duplicate_of IS NULL AND text_hash IS NULL THEN 1 ELSE 0 END)"
             " FROM records WHERE project_id = ?",
             (project_id,),
         )[0]
-        latest = self.current_decisions(project_id, stage=stage)
-        labels = [d["label"] for d in latest.values()]
-        reasons: dict[str, int] = {}
-        for d in latest.values():
-            if d["label"] == "exclude" and d["reason"]:
-                reasons[d["reason"]] = reasons.get(d["reason"], 0) + 1
         unique = records - duplicates
+        stages: dict[str, dict[str, Any]] = {}
+        eligible: set[int] | None = None  # full text: the records included at title/abstract
+        for stage in STAGES:
+            states = self.states(project_id, stage)
+            if eligible is not None:
+                states = {rid: state for rid, state in states.items() if rid in eligible}
+            stages[stage] = _stage_counts(
+                states, unique if eligible is None else len(eligible), project.mode, viewer
+            )
+            eligible = {
+                rid for rid, s in states.items() if s.final and s.final["label"] == "include"
+            }
         return {
+            "mode": project.mode,
             "records": unique,
             "identified": records,
             "duplicates": duplicates,
             "without_text": without_text or 0,
-            "screened": len(labels),
-            "unscreened": unique - len(labels),
-            "included": labels.count("include"),
-            "excluded": labels.count("exclude"),
-            "maybe": labels.count("maybe"),
-            "excluded_by_reason": reasons,
+            **{k: v for k, v in stages["title_abstract"].items() if k != "eligible"},
             "sources": [
                 {k: s[k] for k in ("filename", "format", "read", "added", "duplicates")}
                 for s in self.files(project_id)
             ],
+            "stages": stages,
         }
+
+
+def _stage_counts(
+    states: dict[int, RecordState], eligible: int, mode: str, viewer: Viewer | None
+) -> dict[str, Any]:
+    """Final counts of one stage, with conflicts, pending records, the viewer's own counts and
+    the reviewers' agreement."""
+    finals = [s.final for s in states.values() if s.final is not None]
+    labels = [d["label"] for d in finals]
+    reasons: dict[str, int] = {}
+    for d in finals:
+        if d["label"] == "exclude" and d["reason"]:
+            reasons[d["reason"]] = reasons.get(d["reason"], 0) + 1
+    mine = None
+    if viewer is not None:
+        own = [
+            s.current.get(viewer.name)
+            if mode == "double"
+            else (s.final if s.final and s.final["reviewer"] == viewer.name else None)
+            for s in states.values()
+        ]
+        own_labels = [d["label"] for d in own if d is not None]
+        mine = {"screened": len(own_labels)} | {
+            key: own_labels.count(label)
+            for key, label in (("included", "include"), ("excluded", "exclude"), ("maybe", "maybe"))
+        }
+    return {
+        "eligible": eligible,
+        "screened": len(labels),
+        "unscreened": eligible - len(labels),
+        "included": labels.count("include"),
+        "excluded": labels.count("exclude"),
+        "maybe": labels.count("maybe"),
+        "excluded_by_reason": reasons,
+        "conflicts": sum(s.status == "conflict" for s in states.values()),
+        "awaiting_second": sum(s.status == "pending" for s in states.values()),
+        "mine": mine,
+        "agreement": consensus.agreement(states.values()),
+    }
+
+
+_TOKEN_SQL = (
+    "SELECT t.token_id, r.name AS reviewer, t.label, t.created_at, t.revoked_at"
+    " FROM tokens t JOIN reviewers r USING (reviewer_id)"
+)
+
+
+def _reviewer(row: sqlite3.Row) -> Reviewer:
+    return Reviewer(row["reviewer_id"], row["name"], bool(row["is_admin"]), row["created_at"])
+
+
+def _membership(conn: sqlite3.Connection, project_id: int, reviewer_id: int) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT * FROM memberships WHERE project_id = ? AND reviewer_id = ? AND removed_at IS NULL",
+        (project_id, reviewer_id),
+    ).fetchone()
 
 
 def _dedup_index(conn: sqlite3.Connection, project_id: int) -> DedupIndex:
@@ -753,3 +1159,92 @@ def _record_dict(row: sqlite3.Row) -> dict[str, Any]:
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _record_state(
+    conn: sqlite3.Connection, project_id: int, record_id: int, stage: str, mode: str
+) -> RecordState:
+    rows = conn.execute(
+        "SELECT * FROM decisions WHERE project_id = ? AND record_id = ? AND stage = ?"
+        " ORDER BY decision_id",
+        (project_id, record_id, stage),
+    ).fetchall()
+    return consensus.record_state(record_id, [dict(r) for r in rows], mode)
+
+
+def _check_decision_rules(
+    state: RecordState, mode: str, reviewer: str, origin: str, stage: str
+) -> dict[str, Any] | None:
+    """The decision the new one replaces (single screening: the record's current one; double:
+    the reviewer's own), or ``ConflictError`` where screening rules refuse it."""
+    rid = state.record_id
+    if origin == "resolution":
+        if mode == "double" and state.status not in ("conflict", "final"):
+            raise ConflictError(
+                f"record {rid} is {state.status} at {stage}: a resolution needs two decisions"
+                " that disagree, or a final record to change"
+            )
+        return None
+    if mode != "double":
+        return state.final
+    if state.status == "final":
+        raise ConflictError(
+            f"record {rid} is final at {stage} ({state.how}); only a resolver can change it now"
+        )
+    if not state.decided_by(reviewer) and len(state.current) >= 2:
+        raise ConflictError(f"record {rid} already has two independent {stage} decisions")
+    return state.current.get(reviewer)
+
+
+def _check_reason(project: Project, stage: str, label: str, reason: str) -> None:
+    """An exclusion gives one of the project's reasons for ``stage`` (when it has a list)."""
+    reasons = project.exclusion_reasons(stage)
+    if label != "exclude" or not reasons:
+        return
+    if not reason.strip() and stage == "title_abstract":
+        return
+    if reason not in reasons:
+        raise ValidationError(
+            f"an exclusion at {stage} gives one of the project's reasons: {'; '.join(reasons)}",
+            field="reason",
+        )
+
+
+def _checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Project settings as stored: ``exclusion_reasons``, a list of distinct names per stage."""
+    unknown = sorted(set(settings) - {"exclusion_reasons"})
+    if unknown:
+        raise ValidationError(f"unknown setting(s): {', '.join(unknown)}", field="settings")
+    reasons = settings.get("exclusion_reasons") or {}
+    if not isinstance(reasons, dict) or set(reasons) - set(STAGES):
+        raise ValidationError(
+            f"exclusion_reasons maps stages ({', '.join(STAGES)}) to lists of reasons",
+            field="exclusion_reasons",
+        )
+    clean = {}
+    for stage, names in reasons.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ValidationError(
+                f"the {stage} exclusion reasons must be non-empty texts", field="exclusion_reasons"
+            )
+        names = [n.strip() for n in names]
+        if len(set(names)) != len(names):
+            raise ValidationError(
+                f"the {stage} exclusion reasons repeat a name", field="exclusion_reasons"
+            )
+        clean[stage] = names
+    return {"exclusion_reasons": clean} if clean else {}
+
+
+_CREATES = re.compile(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|TRIGGER)\s+(\w+)", re.IGNORECASE)
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection, schema: list[str]) -> None:
+    """Version 2 adds project archiving, reviewers, tokens, memberships and the triggers that
+    keep projects, reviewers and their history from being deleted. Every row stays as it was."""
+    conn.execute("ALTER TABLE projects ADD COLUMN archived_at TEXT")
+    existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    for statement in schema:
+        created = _CREATES.match(statement)
+        if created and created.group(1) not in existing:
+            conn.execute(statement)

@@ -61,7 +61,7 @@ def test_projects(store, project):
     assert e.value.field == "themes"
     with pytest.raises(NotFoundError):
         store.project(999)
-    store.delete_project(project.project_id)
+    store.archive_project(project.project_id)
     assert store.projects() == []
 
 
