@@ -1,8 +1,15 @@
 """Shared fixtures: a fake encoder for fast tests, the real packaged model for a few, and the
-Flask ``app``, ``client`` and CLI ``runner`` on a temporary home folder."""
+Flask ``app``, ``client`` and CLI ``runner`` on a temporary home folder.
+
+``client`` is authenticated as ``ann``, an administrator (who acts as maintainer of every
+project); ``anon`` sends no token; ``as_reviewer("bob", project="p", role="resolver")`` makes a
+reviewer with a token (and a membership) and returns a client authenticated as them."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +18,29 @@ from click.testing import CliRunner
 from tests.fakes import HashingEncoder
 from tests.openapi import SpecCheckingClient
 from webapi import create_app
+from webapi.access import new_token, token_hash
 from webapi.services import Screenwise
 
 DATA = Path(__file__).parent / "data"
+ADMIN = "ann"
+
+
+def make_reviewer(service: Screenwise, name: str, *, admin: bool = False) -> str:
+    """Create reviewer ``name`` (unless they exist) and a token for them; returns the token."""
+    try:
+        service.store.reviewer(name)
+    except Exception:
+        service.store.create_reviewer(name, is_admin=admin, actor="tests")
+    token = new_token()
+    service.store.add_token(name, token_hash(token), label="tests", actor="tests")
+    return token
+
+
+def authenticated(app, token: str | None) -> SpecCheckingClient:
+    client = app.test_client()
+    if token is not None:
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 @pytest.fixture
@@ -30,14 +57,43 @@ def service(tmp_path: Path, encoder: HashingEncoder) -> Screenwise:
 
 @pytest.fixture
 def app(service: Screenwise):
-    return create_app({"TESTING": True, "HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    app = create_app({"TESTING": True, "HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    # Every test client checks each /api response against the OpenAPI document.
+    app.test_client_class = SpecCheckingClient
+    return app
 
 
 @pytest.fixture
-def client(app):
-    """A test client that checks every /api response against the OpenAPI document."""
-    app.test_client_class = SpecCheckingClient
-    return app.test_client()
+def admin_token(service: Screenwise) -> str:
+    return make_reviewer(service, ADMIN, admin=True)
+
+
+@pytest.fixture
+def client(app, admin_token):
+    """A test client authenticated as the administrator ``ann``."""
+    return authenticated(app, admin_token)
+
+
+@pytest.fixture
+def anon(app):
+    """A test client without a token."""
+    return authenticated(app, None)
+
+
+@pytest.fixture
+def as_reviewer(app, service):
+    """``as_reviewer(name, project=None, role="reviewer", admin=False)``: a client authenticated
+    as reviewer ``name`` (created when new), made a member of ``project`` with ``role``."""
+
+    def make(name: str, *, project: str | None = None, role: str = "reviewer", admin=False):
+        token = make_reviewer(service, name, admin=admin)
+        if project is not None:
+            service.store.set_member(service.project(project).project_id, name, role)
+        client = authenticated(app, token)
+        client.token = token
+        return client
+
+    return make
 
 
 @pytest.fixture
@@ -51,6 +107,39 @@ def runner(service: Screenwise):
         return cli.invoke(main, ["--home", str(service.home), *args], obj={"service": service})
 
     return invoke
+
+
+@contextlib.contextmanager
+def serving(app, threads: int = 4) -> Iterator[str]:
+    """Serve ``app`` with waitress on a free loopback port; yields the base URL.
+
+    The event loop runs in its own thread in short rounds and closes the server and its
+    connections itself once asked to stop: closing them from another thread while it polls
+    them is a race (EBADF in the loop).
+    """
+    from waitress import wasyncore
+
+    from webapi.server import make_server
+
+    connections: dict = {}
+    server = make_server(app, host="127.0.0.1", port=0, threads=threads, map=connections)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.05, map=connections, count=1)
+        for channel in list(connections.values()):
+            channel.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive()
+        server.task_dispatcher.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -264,10 +264,14 @@ def test_decisions_append_and_keep_history(client, adhd):
     record = client.get(f"/api/projects/adhd/records/{record_id}").get_json()
     assert record["decision"]["label"] == "exclude"
     assert record["decision"]["reason"] == "not a drug trial"
-    full_text = decide(client, "adhd", record_id, "include", stage="full_text")
+    # Full text screens only records included at title/abstract (tests/test_stages.py).
+    assert decide(client, "adhd", record_id, "include", stage="full_text").status_code == 409
+    included = records_by_source(client, "adhd")["2"]["record_id"]
+    decide(client, "adhd", included, "include")
+    full_text = decide(client, "adhd", included, "include", stage="full_text")
     assert full_text.get_json()["stage"] == "full_text"
     everything = client.get("/api/projects/adhd/decisions").get_json()
-    assert len(everything) == 3
+    assert len(everything) == 4
     by_bob = client.get("/api/projects/adhd/decisions", query_string={"reviewer": "bob"})
     assert by_bob.get_json() == []
 
@@ -667,6 +671,21 @@ def test_every_operation_is_exercised_with_its_documented_responses(client, adhd
     client.get(f"{p}/search", query_string={"q": "stimulant"})
     client.get(f"{p}/progress")
     client.get(f"{p}/export")
+    client.get(f"{p}/prisma")
+    # Team screening: people, members, conflicts, audit (tests/test_access.py and others).
+    client.get("/api/me")
+    client.post("/api/reviewers", json={"name": "bob"})
+    client.get("/api/reviewers")
+    token = client.post("/api/reviewers/bob/tokens", json={"label": "laptop"}).get_json()
+    client.get("/api/reviewers/bob/tokens")
+    client.put(f"{p}/members/bob", json={"role": "resolver"})
+    client.get(f"{p}/members")
+    client.delete(f"{p}/members/bob")
+    client.delete(f"/api/tokens/{token['token_id']}")
+    client.patch(p, json={"exclusion_reasons": {"full_text": ["wrong population"]}})
+    client.get(f"{p}/conflicts")
+    client.get(f"{p}/audit")
+    client.get("/api/audit")
     upload(client, "adhd", DEMO / "generic.csv")
     create(client, "gone")
     client.delete("/api/projects/gone")

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from index import read_records
-from tests.conftest import DATA
+from tests.conftest import DATA, make_reviewer, serving
 from webapi import create_app
-from webapi.server import make_server
 
 EXPORT = DATA / "screening" / "Cohen_2006_OralHypoglycemics.csv"
 QUESTION = "oral hypoglycaemic drugs for type 2 diabetes: efficacy and safety of sulfonylureas"
@@ -24,13 +23,15 @@ QUESTION = "oral hypoglycaemic drugs for type 2 diabetes: efficacy and safety of
 class Http:
     """A tiny JSON-over-HTTP client on ``urllib``."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, token: str) -> None:
         self.base = base
+        self.token = token
         self.requests = 0
 
     def call(self, method: str, path: str, body: bytes | None = None, headers=None):
+        headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
         request = urllib.request.Request(
-            self.base + path, data=body, method=method, headers=headers or {}
+            self.base + path, data=body, method=method, headers=headers
         )
         self.requests += 1
         try:
@@ -67,18 +68,8 @@ class Http:
 @pytest.fixture
 def http(service):
     app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
-    connections: dict = {}
-    server = make_server(app, host="127.0.0.1", port=0, threads=4, map=connections)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield Http(f"http://127.0.0.1:{server.effective_port}")
-    server.close()
-    thread.join(10)
-    assert not thread.is_alive()
-    # The loop has stopped: close connections it left behind, then the worker threads.
-    for channel in list(connections.values()):
-        channel.close()
-    server.task_dispatcher.shutdown()
+    with serving(app) as base:
+        yield Http(base, make_reviewer(service, "ann", admin=True))
 
 
 def test_a_whole_review_over_http(http, caplog):

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 
+from . import access
 from .errors import ProblemApi, register_error_handlers
 from .services import SYNC_TRAIN_MAX_RECORDS, Screenwise
 
@@ -30,6 +31,19 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
     "JSON_SORT_KEYS": False,
+    # Every operation but the health check needs a bearer token (webapi/access.py).
+    "API_SPEC_OPTIONS": {
+        "security": [{"bearerAuth": []}],
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A reviewer's API token (screenwise token create NAME)",
+                }
+            }
+        },
+    },
 }
 
 
@@ -58,10 +72,37 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     service.sync_train_max_records = int(app.config["SYNC_TRAIN_MAX_RECORDS"])
     app.extensions["screenwise"] = service
 
+    app.before_request(access.authenticate)
     api = ProblemApi(app)
-    from . import decisions, health, progress, projects, queue, records, search, themes, training
+    from . import (
+        audit,
+        conflicts,
+        decisions,
+        health,
+        progress,
+        projects,
+        queue,
+        records,
+        search,
+        team,
+        themes,
+        training,
+    )
 
-    for module in (health, projects, records, decisions, queue, training, themes, search, progress):
+    for module in (
+        health,
+        team,
+        projects,
+        records,
+        decisions,
+        queue,
+        conflicts,
+        training,
+        themes,
+        search,
+        progress,
+        audit,
+    ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
     logging.getLogger("screenwise").setLevel(logging.INFO)

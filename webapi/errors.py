@@ -24,10 +24,14 @@ from index.errors import (
     ValidationError,
 )
 
+from .access import Forbidden, Unauthenticated
+
 log = logging.getLogger(__name__)
 
 # Most specific first: the first matching class decides the status.
 STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (UnsupportedFormatError, 415),
@@ -144,12 +148,15 @@ def register_error_handlers(app: Flask) -> None:
         status = next(code for cls, code in STATUS_OF if isinstance(error, cls))
         # A file that cannot be imported arrived in the upload's ``files`` field.
         upload = "files" if isinstance(error, ImportFormatError) else None
-        return problem(
+        response = problem(
             status,
             str(error),
             field=getattr(error, "field", None) or upload,
             details=getattr(error, "details", None),
         )
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="screenwise"'
+        return response
 
     @app.errorhandler(ArtifactError)
     def _artifact_error(error: ArtifactError) -> Response:

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from .schemas import Blueprint, HealthSchema
 
-blp = Blueprint("health", __name__, url_prefix="/api", description="Server health")
+blp = Blueprint("health", __name__, url_prefix="/api", description="Server health", public=True)
 
 
 @blp.route("/health")

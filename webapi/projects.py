@@ -1,32 +1,53 @@
-"""``/api/projects``: create, list, read and delete screening projects."""
+"""``/api/projects``: create, list, read, configure and archive screening projects."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
 
-from .schemas import Blueprint, ProjectCreateSchema, ProjectSchema
+from .access import project_access, require_admin, visible_projects
+from .schemas import Blueprint, ProjectCreateSchema, ProjectSchema, ProjectUpdateSchema
 
 blp = Blueprint("projects", __name__, url_prefix="/api/projects", description="Projects")
+
+
+def _settings(args: dict[str, Any]) -> dict[str, Any] | None:
+    reasons = args.get("exclusion_reasons")
+    return None if reasons is None else {"exclusion_reasons": reasons}
 
 
 @blp.route("")
 class Projects(MethodView):
     @blp.response(200, ProjectSchema(many=True))
     def get(self) -> list:
-        """Every project, oldest first."""
-        return [p.to_dict() for p in current_app.extensions["screenwise"].projects()]
+        """The projects the caller belongs to (an administrator: every one), oldest first,
+        each with the caller's role."""
+        return [p.to_dict() | {"role": role} for p, role in visible_projects()]
 
     @blp.arguments(ProjectCreateSchema)
     @blp.response(201, ProjectSchema)
-    @blp.problems(409)
+    @blp.problems(403, 409)
     def post(self, args: dict) -> dict:
-        """Create a project: a name, the review question or inclusion criteria, and themes.
+        """Create a project (administrators only): a name, the review question or inclusion
+        criteria, themes, the screening mode (single, or blind double screening) and the
+        exclusion reasons per stage. The creator becomes its maintainer.
 
-        The name must be unique and not a number (numbers in URLs are project ids).
+        The name must be unique, archived projects' included, and not a number (numbers in
+        URLs are project ids).
         """
-        service = current_app.extensions["screenwise"]
-        return service.create_project(args["name"], args["question"], args["themes"]).to_dict()
+        who = require_admin("create projects")
+        project = current_app.extensions["screenwise"].create_project(
+            args["name"],
+            args["question"],
+            args["themes"],
+            mode=args["mode"],
+            settings=_settings(args),
+            actor=who.name,
+            maintainer=who.name,
+        )
+        return project.to_dict() | {"role": "maintainer"}
 
 
 @blp.route("/<project>")
@@ -35,11 +56,32 @@ class Project(MethodView):
     @blp.problems(404)
     def get(self, project: str) -> dict:
         """One project, by id or name."""
-        return current_app.extensions["screenwise"].project(project).to_dict()
+        access = project_access(project)
+        return access.project.to_dict() | {"role": access.role}
+
+    @blp.arguments(ProjectUpdateSchema)
+    @blp.response(200, ProjectSchema)
+    @blp.problems(403, 404, 409)
+    def patch(self, args: dict, project: str) -> dict:
+        """Change the question, the exclusion reasons per stage, or the screening mode (only
+        before anyone has screened: 409 after). Maintainers only."""
+        access = project_access(project, "maintainer")
+        updated = current_app.extensions["screenwise"].store.update_project(
+            access.project.project_id,
+            mode=args.get("mode"),
+            settings=_settings(args),
+            question=args.get("question"),
+            actor=access.name,
+        )
+        return updated.to_dict() | {"role": access.role}
 
     @blp.response(204)
-    @blp.problems(404, 409)
+    @blp.problems(403, 404, 409)
     def delete(self, project: str) -> None:
-        """Delete a project with its records, decisions, index and models (409 while it
-        retrains)."""
-        current_app.extensions["screenwise"].delete_project(project)
+        """Archive a project (maintainers only): it disappears from every list and answers
+        404, while its records, decisions and audit trail stay in the store. Its index and
+        models are removed (409 while it retrains)."""
+        access = project_access(project, "maintainer")
+        current_app.extensions["screenwise"].delete_project(
+            access.project.project_id, actor=access.name
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from .access import project_access
 from .schemas import Blueprint, QueueQuerySchema, QueueSchema
 
 blp = Blueprint("queue", __name__, url_prefix="/api/projects", description="Screening queue")
@@ -16,7 +17,17 @@ class Queue(MethodView):
     @blp.response(200, QueueSchema)
     @blp.problems(404)
     def get(self, args: dict, project: str) -> dict:
-        """The next ``n`` unscreened records, best first, each with its score and the mode
-        that produced it, suggested themes, and the ``k`` most similar included records (why
-        it ranks there). Re-ranked after every decision."""
-        return current_app.extensions["screenwise"].queue(project, n=args["n"], k=args["k"])
+        """The caller's next ``n`` records at ``stage``, best first, each with its score and
+        the mode that produced it, suggested themes, and the ``k`` most similar included
+        records (why it ranks there). Re-ranked after every decision.
+
+        Never a final record nor one the caller has decided; in double screening never one
+        two others have decided. At full text: the records included at title/abstract."""
+        access = project_access(project)
+        return current_app.extensions["screenwise"].queue(
+            access.project.project_id,
+            n=args["n"],
+            k=args["k"],
+            stage=args["stage"],
+            viewer=access.viewer,
+        )

@@ -13,7 +13,8 @@ from marshmallow import fields, validate
 from webargs.flaskparser import FlaskParser
 
 from index import Record
-from index.store import LABELS, STAGES, STATUSES, Theme
+from index.store import LABELS, ROLES, STAGES, STATUSES, Theme
+from index.store import MODES as SCREENING_MODES
 
 from .services import SEARCH_FILTERS
 from .writers import FORMATS
@@ -28,9 +29,22 @@ class _Parser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with screenwise's argument parser."""
+    """flask-smorest's Blueprint with screenwise's argument parser. Its operations need a
+    bearer token (401 documented on each) unless the blueprint is ``public``."""
 
     ARGUMENTS_PARSER = _Parser()
+
+    def __init__(self, *args: Any, public: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.public = public
+        self._prepare_doc_cbks.append(self._prepare_auth_doc)
+
+    def _prepare_auth_doc(self, doc: dict[str, Any], doc_info: Any, **kwargs: Any) -> dict:
+        if self.public:
+            doc["security"] = []
+        else:
+            doc.setdefault("responses", {})["401"] = "UNAUTHORIZED"
+        return doc
 
     def problems(self, *statuses: int) -> Callable[[Any], Any]:
         """Document the error statuses a view answers with a problem document."""
@@ -89,6 +103,19 @@ class ThemeSchema(ma.Schema):
         return Theme(**data)
 
 
+def _exclusion_reasons(**kwargs: Any) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf(STAGES)),
+        values=fields.List(fields.String(validate=validate.Length(min=1, max=200))),
+        metadata={
+            "description": "Exclusion reasons per stage (title_abstract, full_text), e.g. "
+            "wrong population; an exclusion must then give one (at full text it must give "
+            "one). Without a list, any text."
+        },
+        **kwargs,
+    )
+
+
 class ProjectCreateSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     question = _text(metadata={"description": "Review question / inclusion criteria"})
@@ -97,6 +124,12 @@ class ProjectCreateSchema(ma.Schema):
         load_default=list,
         metadata={"description": "Themes to suggest; a plain string is a theme's name"},
     )
+    mode = fields.String(
+        load_default="single",
+        validate=validate.OneOf(SCREENING_MODES),
+        metadata={"description": "single screening, or blind double screening"},
+    )
+    exclusion_reasons = _exclusion_reasons(load_default=None)
 
     @ma.pre_load
     def _theme_names(self, data: Any, **kwargs: Any) -> Any:
@@ -107,14 +140,33 @@ class ProjectCreateSchema(ma.Schema):
         return data
 
 
+class ProjectUpdateSchema(ma.Schema):
+    question = fields.String(validate=validate.Length(max=20000))
+    mode = fields.String(validate=validate.OneOf(SCREENING_MODES))
+    exclusion_reasons = _exclusion_reasons()
+
+
+class SettingsSchema(ma.Schema):
+    exclusion_reasons = _exclusion_reasons()
+
+
 class ProjectSchema(ma.Schema):
     project_id = fields.Integer()
     name = fields.String()
     question = fields.String()
-    mode = fields.String(metadata={"description": "single (double screening comes later)"})
-    settings = fields.Dict()
+    mode = fields.String(
+        validate=validate.OneOf(SCREENING_MODES),
+        metadata={
+            "description": "single screening, or double: blind double screening, each record "
+            "needs two reviewers' agreeing decisions or a resolution"
+        },
+    )
+    settings = fields.Nested(SettingsSchema)
     created_at = fields.String()
     themes = fields.List(fields.Nested(ThemeSchema))
+    role = fields.String(
+        validate=validate.OneOf(ROLES), metadata={"description": "The caller's role in it"}
+    )
 
 
 # -- records and imports --------------------------------------------------------------------
@@ -124,7 +176,10 @@ class UploadQuerySchema(ma.Schema):
     ignore_labels = fields.Boolean(
         load_default=False, metadata={"description": "Set aside labels found in the files"}
     )
-    actor = fields.String(load_default="", metadata={"description": "Who uploads, for the audit"})
+    actor = fields.String(
+        load_default="",
+        metadata={"description": "Ignored: the audit names the authenticated caller"},
+    )
 
 
 class FilesSchema(ma.Schema):
@@ -209,6 +264,10 @@ class RecordSchema(BibliographicSchema):
     themes = fields.List(fields.String())
 
 
+class StageQuerySchema(ma.Schema):
+    stage = fields.String(load_default="title_abstract", validate=validate.OneOf(STAGES))
+
+
 class RecordQuerySchema(ma.Schema):
     status = fields.String(load_default="all", validate=validate.OneOf(STATUSES))
     theme = fields.String(metadata={"description": "Only records labelled with this theme"})
@@ -229,9 +288,20 @@ class RecordPageSchema(ma.Schema):
 
 class DecisionCreateSchema(ma.Schema):
     label = fields.String(required=True, validate=validate.OneOf(LABELS))
-    reviewer = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reviewer = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The caller's own reviewer name (403 otherwise)"},
+    )
     stage = fields.String(load_default="title_abstract", validate=validate.OneOf(STAGES))
-    origin = fields.String(load_default="screen", validate=validate.OneOf(("screen", "resolution")))
+    origin = fields.String(
+        load_default="screen",
+        validate=validate.OneOf(("screen", "resolution")),
+        metadata={
+            "description": "resolution: a resolver settles a conflict (or changes a final"
+            " decision); include or exclude only"
+        },
+    )
     reason = _text(metadata={"description": "Exclusion reason"})
     note = _text()
     themes = fields.List(
@@ -296,6 +366,7 @@ class QueueQuerySchema(ma.Schema):
         validate=validate.Range(min=0, max=20),
         metadata={"description": "Nearest included records to show per item"},
     )
+    stage = fields.String(load_default="title_abstract", validate=validate.OneOf(STAGES))
 
 
 class QueueItemSchema(BibliographicSchema):
@@ -321,6 +392,7 @@ class QueueItemSchema(BibliographicSchema):
 
 class QueueSchema(ma.Schema):
     project_id = fields.Integer()
+    stage = fields.String(validate=validate.OneOf(STAGES))
     mode = fields.String(validate=validate.OneOf(MODES))
     unscreened = fields.Integer()
     model = fields.Nested(ModelMetaSchema)
@@ -328,7 +400,10 @@ class QueueSchema(ma.Schema):
 
 
 class TrainRequestSchema(ma.Schema):
-    requested_by = fields.String(load_default="")
+    requested_by = fields.String(
+        load_default="",
+        metadata={"description": "Ignored: the job names the authenticated caller"},
+    )
 
 
 class TrainingJobSchema(ma.Schema):
@@ -454,19 +529,56 @@ class EstimateSchema(ma.Schema):
     estimated_recall = fields.Float(allow_none=True)
 
 
-class ProgressSchema(ma.Schema):
+class MineSchema(ma.Schema):
+    screened = fields.Integer()
+    included = fields.Integer()
+    excluded = fields.Integer()
+    maybe = fields.Integer()
+
+
+class AgreementSchema(ma.Schema):
+    pairs = fields.Integer(metadata={"description": "Records with two independent decisions"})
+    agreed = fields.Integer()
+    percent_agreement = fields.Float(allow_none=True)
+    kappa = fields.Float(allow_none=True, metadata={"description": "Cohen's kappa"})
+
+
+_STAGE_FIELDS: dict[str, Any] = {
+    "screened": fields.Integer(metadata={"description": "Records with a final decision"}),
+    "unscreened": fields.Integer(),
+    "included": fields.Integer(),
+    "excluded": fields.Integer(),
+    "maybe": fields.Integer(),
+    "excluded_by_reason": fields.Dict(keys=fields.String(), values=fields.Integer()),
+    "conflicts": fields.Integer(metadata={"description": "Two decisions that disagree"}),
+    "awaiting_second": fields.Integer(metadata={"description": "One decision of two so far"}),
+    "mine": fields.Nested(
+        MineSchema, allow_none=True, metadata={"description": "The caller's own decisions"}
+    ),
+    "agreement": fields.Nested(AgreementSchema),
+}
+
+
+class StageCountsSchema(ma.Schema.from_dict(_STAGE_FIELDS)):  # type: ignore[misc]
+    eligible = fields.Integer(metadata={"description": "Records to screen at this stage"})
+
+
+class StagesSchema(ma.Schema):
+    title_abstract = fields.Nested(StageCountsSchema)
+    full_text = fields.Nested(StageCountsSchema)
+
+
+class ProgressSchema(ma.Schema.from_dict(_STAGE_FIELDS)):  # type: ignore[misc]
+    """Title/abstract counts at the top level; both stages under ``stages``."""
+
     project = fields.String()
     project_id = fields.Integer()
+    mode = fields.String(validate=validate.OneOf(SCREENING_MODES))
+    stages = fields.Nested(StagesSchema)
     identified = fields.Integer(metadata={"description": "Records read from all files"})
     duplicates = fields.Integer()
     records = fields.Integer(metadata={"description": "Records after removing duplicates"})
     without_text = fields.Integer()
-    screened = fields.Integer()
-    unscreened = fields.Integer()
-    included = fields.Integer()
-    excluded = fields.Integer()
-    maybe = fields.Integer()
-    excluded_by_reason = fields.Dict(keys=fields.String(), values=fields.Integer())
     sources = fields.List(fields.Nested(SourceSchema))
     themes = fields.List(fields.Nested(ThemeCountSchema))
     recall_curve = fields.List(fields.Nested(CurvePointSchema))
@@ -475,3 +587,102 @@ class ProgressSchema(ma.Schema):
 
 class ExportQuerySchema(ma.Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(FORMATS))
+
+
+class PrismaQuerySchema(ma.Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "svg", "png")))
+
+
+class PrismaSourceSchema(ma.Schema):
+    filename = fields.String()
+    records = fields.Integer()
+
+
+class PrismaSchema(ma.Schema):
+    identified = fields.Integer()
+    sources = fields.List(fields.Nested(PrismaSourceSchema))
+    duplicates_removed = fields.Integer()
+    screened = fields.Integer()
+    screening_excluded = fields.Integer()
+    awaiting_screening = fields.Integer()
+    sought_for_retrieval = fields.Integer()
+    not_retrieved = fields.Integer()
+    assessed = fields.Integer()
+    fulltext_excluded = fields.Dict(keys=fields.String(), values=fields.Integer())
+    awaiting_full_text = fields.Integer()
+    included = fields.Integer()
+
+
+# -- team: conflicts, audit, reviewers, tokens, members --------------------------------------
+
+
+class ConflictSchema(ma.Schema):
+    record_id = fields.Integer()
+    stage = fields.String(validate=validate.OneOf(STAGES))
+    record = fields.Nested(BibliographicSchema)
+    decisions = fields.List(
+        fields.Nested(DecisionSchema),
+        metadata={"description": "The two reviewers' current decisions, first decider first"},
+    )
+
+
+class AuditQuerySchema(ma.Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+class AuditEventSchema(ma.Schema):
+    event_id = fields.Integer()
+    project_id = fields.Integer(allow_none=True)
+    actor = fields.String(metadata={"description": "A reviewer, cli:<os user>, import:<file>"})
+    action = fields.String()
+    detail = fields.Dict(metadata={"description": "What changed"})
+    created_at = fields.String()
+
+
+class ReviewerSchema(ma.Schema):
+    reviewer_id = fields.Integer()
+    name = fields.String()
+    is_admin = fields.Boolean()
+    created_at = fields.String()
+
+
+class ReviewerCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    is_admin = fields.Boolean(load_default=False)
+
+
+class MyProjectSchema(ma.Schema):
+    project_id = fields.Integer()
+    name = fields.String()
+    mode = fields.String(validate=validate.OneOf(SCREENING_MODES))
+    role = fields.String(validate=validate.OneOf(ROLES))
+
+
+class MeSchema(ReviewerSchema):
+    projects = fields.List(fields.Nested(MyProjectSchema))
+
+
+class TokenCreateSchema(ma.Schema):
+    label = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class TokenSchema(ma.Schema):
+    token_id = fields.Integer()
+    reviewer = fields.String()
+    label = fields.String()
+    created_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+
+
+class NewTokenSchema(TokenSchema):
+    token = fields.String(metadata={"description": "The secret: shown this once, never again"})
+
+
+class MemberSchema(ma.Schema):
+    reviewer = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
+    added_at = fields.String()
+
+
+class MemberSetSchema(ma.Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))

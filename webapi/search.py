@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from .access import project_access
 from .schemas import Blueprint, SearchHitSchema, SearchQuerySchema
 
 blp = Blueprint("search", __name__, url_prefix="/api/projects", description="Question search")
@@ -19,7 +20,13 @@ class Search(MethodView):
         """The records nearest to a question, best first, with cosine scores.
 
         ``project`` is the project's id or name; ``filter`` limits hits to all, unscreened,
-        screened, included or excluded records.
+        screened, included or excluded records, by the decision the caller may see.
         """
-        service = current_app.extensions["screenwise"]
-        return service.search(project, args["q"], k=args["k"], filter=args["filter"])
+        access = project_access(project)
+        return current_app.extensions["screenwise"].search(
+            access.project.project_id,
+            args["q"],
+            k=args["k"],
+            filter=args["filter"],
+            viewer=access.viewer,
+        )

@@ -10,7 +10,11 @@ models) are built once per process and rebuilt only when what they depend on cha
   per-project lock so concurrent requests fit once. ``train`` does the same fit as a job,
   saves the models as artifacts and publishes them to the queue when done.
 
-Which models are fitted is decided in one place, ``webapi/models.py`` (``ModelSuite``).
+Which models are fitted is decided in one place, ``webapi/models.py`` (``ModelSuite``). They
+learn from final title/abstract decisions only (``Store.final_decisions``: single-screen,
+agreed, resolved or imported); a record in conflict or awaiting its second decision trains
+nothing. Reads that show decisions take a ``viewer`` (``index.consensus.Viewer``): in blind
+double screening they show what that reviewer may see; ``None`` shows the final decisions.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 from werkzeug.utils import secure_filename
 
 from index import Record, Store, read_records
+from index.consensus import Viewer
 from index.corpus import (
     EmbedReport,
     embed_project,
@@ -76,7 +81,7 @@ class Ranking:
     """The queue's order and the models behind it, for one ``Store.state_version``.
 
     ``scores`` has one value per row of the project's vectors (``None`` in mode ``"none"``);
-    ``screened`` marks rows with a current title/abstract decision.
+    ``decided`` holds the final title/abstract labels and ``screened`` marks their rows.
     """
 
     project_id: int
@@ -196,16 +201,25 @@ class Screenwise:
         themes: Sequence[Theme | str] = (),
         *,
         mode: str = "single",
+        settings: dict[str, Any] | None = None,
         actor: str = "",
+        maintainer: str | None = None,
     ) -> Project:
+        """A new project; ``maintainer``, when given, becomes its first maintainer."""
         if name.strip().isdigit():
             raise ValidationError(
                 "a project name cannot be a number: numbers in URLs are project ids", field="name"
             )
-        return self.store.create_project(name, question, themes, mode=mode, actor=actor)
+        project = self.store.create_project(
+            name, question, themes, mode=mode, settings=settings, actor=actor
+        )
+        if maintainer is not None:
+            self.store.set_member(project.project_id, maintainer, "maintainer", actor=actor)
+        return project
 
-    def delete_project(self, project: str | int) -> None:
-        """Delete a project with its records, decisions, index and models."""
+    def delete_project(self, project: str | int, *, actor: str = "") -> None:
+        """Archive a project (its records, decisions and audit trail stay in the store) and
+        drop what is derived from them: its index and saved models."""
         target = self.project(project)
         pid = target.project_id
         running = self.jobs.running(pid)
@@ -215,7 +229,7 @@ class Screenwise:
                 job=running.job_id,
             )
         with self._project_lock(pid):
-            self.store.delete_project(pid)
+            self.store.archive_project(pid, actor=actor)
             with self._lock:
                 self._vectors.pop(pid, None)
                 self._rankings.pop(pid, None)
@@ -355,7 +369,13 @@ class Screenwise:
             return state
 
     def search(
-        self, project: str | int, question: str, *, k: int = 10, filter: str = "all"
+        self,
+        project: str | int,
+        question: str,
+        *,
+        k: int = 10,
+        filter: str = "all",
+        viewer: Viewer | None = None,
     ) -> list[dict[str, Any]]:
         """Records nearest to a natural-language question, with cosine scores, best first."""
         if not question or not question.strip():
@@ -370,7 +390,7 @@ class Screenwise:
         state = self.vectors(target.project_id)
         allowed = None
         if filter != "all":
-            decided = self.store.current_decisions(target.project_id)
+            decided = self.store.current_decisions(target.project_id, viewer=viewer)
             if filter == "unscreened":
                 allowed = np.setdiff1d(state.ids, np.fromiter(decided, dtype=np.int64))
             else:
@@ -381,7 +401,9 @@ class Screenwise:
                 )
         ids, scores = state.index.search(self.encoder.encode_query(question), k, allowed)
         records = self.store.records_by_id(target.project_id, [int(i) for i in ids])
-        decisions = self.store.current_decisions(target.project_id, [int(i) for i in ids])
+        decisions = self.store.current_decisions(
+            target.project_id, [int(i) for i in ids], viewer=viewer
+        )
         return [
             {
                 "record_id": r["record_id"],
@@ -396,8 +418,17 @@ class Screenwise:
 
     # -- records and decisions ------------------------------------------------------------
 
-    def record(self, project: str | int, record_id: int) -> dict[str, Any]:
-        return self.store.record(self.project(project).project_id, record_id)
+    def record(
+        self,
+        project: str | int,
+        record_id: int,
+        *,
+        stage: str = "title_abstract",
+        viewer: Viewer | None = None,
+    ) -> dict[str, Any]:
+        return self.store.record(
+            self.project(project).project_id, record_id, stage=stage, viewer=viewer
+        )
 
     def records(
         self,
@@ -408,13 +439,20 @@ class Screenwise:
         stage: str = "title_abstract",
         limit: int = 50,
         offset: int = 0,
+        viewer: Viewer | None = None,
     ) -> dict[str, Any]:
         """A page of records with their current decision and themes, and the total."""
         target = self.project(project)
         if theme is not None and theme not in {t.name for t in target.themes}:
             raise NotFoundError(f"no theme {theme!r} in project {target.name!r}")
         items, total = self.store.records(
-            target.project_id, status=status, theme=theme, stage=stage, limit=limit, offset=offset
+            target.project_id,
+            status=status,
+            theme=theme,
+            stage=stage,
+            limit=limit,
+            offset=offset,
+            viewer=viewer,
         )
         return {"total": total, "offset": offset, "limit": limit, "items": items}
 
@@ -453,13 +491,18 @@ class Screenwise:
         )
 
     def decisions(
-        self, project: str | int, record_id: int | None = None, reviewer: str | None = None
+        self,
+        project: str | int,
+        record_id: int | None = None,
+        reviewer: str | None = None,
+        *,
+        viewer: Viewer | None = None,
     ) -> list[dict[str, Any]]:
         """Decision history, oldest first; ``NotFoundError`` for a record not in the project."""
         target = self.project(project)
         if record_id is not None:
             self.store.records_by_id(target.project_id, [record_id])
-        return self.store.decisions(target.project_id, record_id, reviewer)
+        return self.store.decisions(target.project_id, record_id, reviewer, viewer=viewer)
 
     # -- ranking --------------------------------------------------------------------------
 
@@ -498,8 +541,7 @@ class Screenwise:
         project = self.store.project(project_id)
         state = self.vectors(project_id)
         decided = {
-            record_id: d["label"]
-            for record_id, d in self.store.current_decisions(project_id).items()
+            record_id: d["label"] for record_id, d in self.store.final_decisions(project_id).items()
         }
         X = state.features
         labelled = [
@@ -622,11 +664,23 @@ class Screenwise:
             for i, row in enumerate(best)
         ]
 
-    def queue(self, project: str | int, *, n: int = 10, k: int = 3) -> dict[str, Any]:
-        """The next ``n`` unscreened records in ranked order, each with its score, the mode that
-        produced it, suggested themes and its ``k`` nearest included records.
+    def queue(
+        self,
+        project: str | int,
+        *,
+        n: int = 10,
+        k: int = 3,
+        stage: str = "title_abstract",
+        viewer: Viewer | None = None,
+    ) -> dict[str, Any]:
+        """The next ``n`` records for ``viewer`` to screen at ``stage`` in ranked order, each
+        with its score, the mode that produced it, suggested themes and its ``k`` nearest
+        included records.
 
-        Records without title and abstract have no vector: they come after all others.
+        Never a final record nor one the viewer decided (``consensus.closed_for``); at full
+        text only records finally included at title/abstract. Both stages rank by the same
+        title/abstract model. Records without title and abstract have no vector: they come
+        after all others.
         """
         if n < 1 or n > 500:
             raise ValidationError("n must be between 1 and 500", field="n")
@@ -635,11 +689,20 @@ class Screenwise:
         target = self.project(project)
         ranking = self._ranking(target.project_id)
         state = ranking.vectors
-        open_rows = np.flatnonzero(~ranking.screened)
+        closed = self.store.closed_records(
+            target.project_id, stage, viewer.name if viewer else None
+        )
+        offered = ~np.isin(state.ids, np.fromiter(closed, dtype=np.int64, count=len(closed)))
+        open_textless = [r for r in state.textless if r not in closed]
+        if stage == "full_text":
+            eligible = self.store.included(target.project_id)
+            offered &= np.isin(state.ids, np.fromiter(eligible, dtype=np.int64))
+            open_textless = [r for r in open_textless if r in eligible]
+        open_rows = np.flatnonzero(offered)
         if ranking.scores is not None:
             open_rows = open_rows[np.argsort(-ranking.scores[open_rows], kind="stable")]
         top = open_rows[:n]
-        textless = ranking.open_textless[: n - len(top)]
+        textless = open_textless[: n - len(top)]
         ids = [int(i) for i in state.ids[top]] + textless
         records = self.store.records_by_id(target.project_id, ids)
         themes = self._theme_suggestions(ranking, state.features[top])
@@ -659,8 +722,9 @@ class Screenwise:
             )
         return {
             "project_id": target.project_id,
+            "stage": stage,
             "mode": ranking.mode,
-            "unscreened": len(open_rows) + len(ranking.open_textless),
+            "unscreened": len(open_rows) + len(open_textless),
             "model": ranking.fitted.meta,
             "items": items,
         }
@@ -757,7 +821,7 @@ class Screenwise:
         themes = self._theme_suggestions(ranking, X)
         nearest = self._nearest_includes(ranking, vectors, 3)
         dedup = self.store.dedup_index(target.project_id)
-        decisions = self.store.current_decisions(target.project_id)
+        decisions = self.store.final_decisions(target.project_id)
         out = []
         row_of = {i: row for row, i in enumerate(with_text)}
         for i, record in enumerate(records):
@@ -793,19 +857,22 @@ class Screenwise:
 
     # -- figures and export ---------------------------------------------------------------
 
-    def stats(self, project: str | int) -> dict[str, Any]:
+    def stats(self, project: str | int, *, viewer: Viewer | None = None) -> dict[str, Any]:
         target = self.project(project)
         return {"project": target.name, "project_id": target.project_id} | self.store.stats(
-            target.project_id
+            target.project_id, viewer=viewer
         )
 
-    def progress_report(self, project: str | int) -> dict[str, Any]:
-        """A PRISMA-style flow, the recall curve of screening so far, and the estimate of
-        relevant records still among the unscreened ones."""
+    def progress_report(
+        self, project: str | int, *, viewer: Viewer | None = None
+    ) -> dict[str, Any]:
+        """A PRISMA-style flow of final decisions per stage (with conflicts, the agreement
+        between reviewers and ``viewer``'s own counts), the recall curve of screening so far,
+        and the estimate of relevant records still among the unscreened ones."""
         target = self.project(project)
         pid = target.project_id
-        figures = self.stats(pid)
-        decisions = self.store.current_decisions(pid)
+        figures = self.stats(pid, viewer=viewer)
+        decisions = self.store.final_decisions(pid)
         labelled_themes = self.store.current_themes(pid)
         figures["themes"] = [
             {
@@ -850,12 +917,14 @@ class Screenwise:
         }
 
     def export(self, project: str | int, fmt: str, *, actor: str = "") -> tuple[str, str, str]:
-        """The project's records with decisions, reviewer, themes and notes: (file name, media
-        type, text). Re-importing either format restores the include/exclude decisions."""
+        """The project's records with their final title/abstract decisions, reviewer, themes
+        and notes: (file name, media type, text). A record not yet final (in double screening:
+        pending or in conflict) has no decision in the export. Re-importing either format
+        restores the include/exclude decisions."""
         if fmt not in writers.FORMATS:
             raise ValidationError(f"format must be one of {', '.join(writers.FORMATS)}", "format")
         target = self.project(project)
-        records, _ = self.store.records(target.project_id)
+        records, _ = self.store.records(target.project_id, final=True)
         text = writers.to_csv(records) if fmt == "csv" else writers.to_ris(records)
         self.store.log(target.project_id, actor, "export", format=fmt, records=len(records))
         filename = f"{secure_filename(target.name) or 'project'}-screenwise.{fmt}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from .access import project_access
 from .schemas import (
     Blueprint,
     CandidateSchema,
@@ -23,7 +24,8 @@ class RecordThemes(MethodView):
     @blp.problems(404)
     def get(self, project: str, record_id: int) -> dict:
         """Suggested themes for one record, best first, with the themes a reviewer gave it."""
-        [themes] = current_app.extensions["screenwise"].record_themes(project, [record_id])
+        pid = project_access(project).project.project_id
+        [themes] = current_app.extensions["screenwise"].record_themes(pid, [record_id])
         return themes
 
 
@@ -34,7 +36,8 @@ class ManyRecordThemes(MethodView):
     @blp.problems(404)
     def post(self, args: dict, project: str) -> list:
         """Suggested themes for a list of records of the project."""
-        return current_app.extensions["screenwise"].record_themes(project, args["record_ids"])
+        pid = project_access(project).project.project_id
+        return current_app.extensions["screenwise"].record_themes(pid, args["record_ids"])
 
 
 @blp.route("/<project>/themes/candidates")
@@ -45,7 +48,8 @@ class Candidates(MethodView):
     def post(self, args: dict, project: str) -> list:
         """Records not in the project, as JSON title/abstract: their relevance under the
         project's model, suggested themes, and the screened record each one duplicates."""
-        return current_app.extensions["screenwise"].candidates(project, args["records"])
+        pid = project_access(project).project.project_id
+        return current_app.extensions["screenwise"].candidates(pid, args["records"])
 
 
 @blp.route("/<project>/themes/candidates/file")
@@ -56,6 +60,7 @@ class CandidateFiles(MethodView):
     def post(self, files: dict, project: str) -> list:
         """Like ``/themes/candidates``, for records in export files (multipart ``files``);
         nothing is stored."""
+        pid = project_access(project).project.project_id
         service = current_app.extensions["screenwise"]
         records = service.read_uploads([(f.filename, f.stream) for f in files["files"]])
-        return service.candidates(project, records)
+        return service.candidates(pid, records)
