@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Import the demo review (labels set aside, so the queue is full), embed, index, then serve.
+# Import the demo review (labels set aside, so the queue is full), embed, index; make the local
+# administrator demo its maintainer, with a token in data/demo-token; then serve (which prints it).
 run: setup
 	$(BIN)/screenwise import --project demo --ignore-labels --question "$(DEMO_QUESTION)" $(DEMO)
+	$(BIN)/screenwise user demo --project demo
 	$(BIN)/screenwise serve --host $(HOST) --port $(PORT)
 
 test: setup

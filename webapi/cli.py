@@ -1,9 +1,15 @@
-"""The ``screenwise`` command line: each command parses its arguments, calls the service, prints."""
+"""The ``screenwise`` command line: each command parses its arguments, calls the service, prints.
+
+The command line works on the store's files directly, so it acts as an administrator; the audit
+trail names it ``cli:<os user>``.
+"""
 
 from __future__ import annotations
 
 import functools
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +19,12 @@ import click
 
 from index.errors import ScreenwiseError
 
+from . import review
+from .access import new_token, token_hash
 from .services import SEARCH_FILTERS, Screenwise
 from .writers import FORMATS
+
+DEMO_TOKEN_FILE = "demo-token"
 
 
 def _service(ctx: click.Context) -> Screenwise:
@@ -41,6 +51,14 @@ def _fails_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _actor() -> str:
+    """Who acts, for the audit trail: ``cli:<os user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment
+        return f"cli:uid-{os.getuid()}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,7 +118,7 @@ def import_(
 ) -> None:
     """Import search exports (RIS, CSV/TSV, PubMed MEDLINE/XML, BibTeX), deduplicate, embed."""
     summaries = _service(ctx).import_files(
-        project, list(files), question=question, ignore_labels=ignore_labels, actor="cli"
+        project, list(files), question=question, ignore_labels=ignore_labels, actor=_actor()
     )
     if as_json:
         _print_json(summaries[0] if len(summaries) == 1 else summaries)
@@ -191,7 +209,7 @@ def queue(ctx: click.Context, project: str, n: int, as_json: bool) -> None:
 @_fails_cleanly
 def train(ctx: click.Context, project: str, as_json: bool) -> None:
     """Retrain the project's models on all current decisions and save them."""
-    job = _service(ctx).train(project, actor="cli", foreground=True)
+    job = _service(ctx).train(project, actor=_actor(), foreground=True)
     if as_json:
         _print_json(job)
         return
@@ -223,7 +241,7 @@ def train(ctx: click.Context, project: str, as_json: bool) -> None:
 @_fails_cleanly
 def export(ctx: click.Context, project: str, fmt: str, output: Path | None) -> None:
     """Export the project's records with decisions, reviewers, themes and notes."""
-    _, _, text = _service(ctx).export(project, fmt, actor="cli")
+    _, _, text = _service(ctx).export(project, fmt, actor=_actor())
     if output is None:
         click.echo(text, nl=False)
         return
@@ -257,5 +275,233 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     for project in service.store.projects():
         service.vectors(project.project_id)
     click.echo(f"screenwise is serving {service.home} at http://{host}:{port}/", err=False)
+    demo = service.data_dir / DEMO_TOKEN_FILE
+    if demo.exists():
+        click.echo(f"Log in as demo with the token in {demo}: {demo.read_text().strip()}")
+    else:
+        click.echo(
+            "Log in with an API token: screenwise user create NAME --admin, then"
+            " screenwise token create NAME"
+        )
     sys.stdout.flush()
     run_server(app, host=host, port=port, threads=threads)
+
+
+# -- people, audit, PRISMA --------------------------------------------------------------------
+
+
+@main.group()
+def user() -> None:
+    """Create and list reviewers (the people who screen)."""
+
+
+@user.command("create")
+@click.option("--admin", is_flag=True, help="An administrator: creates projects and reviewers.")
+@click.argument("name")
+@click.pass_context
+@_fails_cleanly
+def user_create(ctx: click.Context, admin: bool, name: str) -> None:
+    """Create reviewer NAME; give them a token with screenwise token create NAME."""
+    reviewer = _service(ctx).store.create_reviewer(name, is_admin=admin, actor=_actor())
+    click.echo(f"created {'administrator' if reviewer.is_admin else 'reviewer'} {reviewer.name}")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def user_list(ctx: click.Context, as_json: bool) -> None:
+    """List every reviewer."""
+    reviewers = [r.to_dict() for r in _service(ctx).store.reviewers()]
+    if as_json:
+        _print_json(reviewers)
+        return
+    for r in reviewers:
+        click.echo(f"{r['name']}{' (administrator)' if r['is_admin'] else ''}")
+
+
+@user.command("demo")
+@click.option("--project", required=True, help="Project the demo user maintains.")
+@click.pass_context
+@_fails_cleanly
+def user_demo(ctx: click.Context, project: str) -> None:
+    """Make (once) the local administrator demo, maintainer of PROJECT, with a token kept in
+    data/demo-token (readable by you only) so that serve can show it again."""
+    service = _service(ctx)
+    store = service.store
+    try:
+        store.reviewer("demo")
+    except ScreenwiseError:
+        store.create_reviewer("demo", is_admin=True, actor=_actor())
+    store.set_member(service.project(project).project_id, "demo", "maintainer", actor=_actor())
+    path = service.data_dir / DEMO_TOKEN_FILE
+    token = path.read_text().strip() if path.exists() else ""
+    reviewer = store.reviewer_by_token(token_hash(token)) if token else None
+    if reviewer is None or reviewer.name != "demo":
+        token = new_token()
+        store.add_token("demo", token_hash(token), label="make run", actor=_actor())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(token + "\n")
+    click.echo(f"demo maintains {project!r}; its token is in {path}")
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke reviewers' API tokens."""
+
+
+@token.command("create")
+@click.option("--label", default="", help="What the token is for (a laptop, a script).")
+@click.argument("name")
+@click.pass_context
+@_fails_cleanly
+def token_create(ctx: click.Context, label: str, name: str) -> None:
+    """Create an API token for reviewer NAME and print it, this once (only its hash is kept)."""
+    secret = new_token()
+    row = _service(ctx).store.add_token(name, token_hash(secret), label=label, actor=_actor())
+    click.echo(secret)
+    click.echo(f"token {row['token_id']} of {name}: shown once, keep it safe", err=True)
+
+
+@token.command("list")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def token_list(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """List tokens (never the secrets), of reviewer NAME or of everyone."""
+    tokens = _service(ctx).store.tokens(name)
+    if as_json:
+        _print_json(tokens)
+        return
+    for t in tokens:
+        state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "valid"
+        click.echo(f"{t['token_id']:>5}  {t['reviewer']}  {t['label'] or '-'}  {state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+@_fails_cleanly
+def token_revoke(ctx: click.Context, token_id: int) -> None:
+    """Revoke token TOKEN_ID (see screenwise token list): it stops working at once."""
+    row = _service(ctx).store.revoke_token(token_id, actor=_actor())
+    click.echo(f"revoked token {token_id} of {row['reviewer']}")
+
+
+@main.group()
+def member() -> None:
+    """Add reviewers to projects with a role, or remove them."""
+
+
+@member.command("add")
+@click.option("--project", required=True, help="Project name or id.")
+@click.option(
+    "--role",
+    type=click.Choice(["reviewer", "resolver", "maintainer"]),
+    default="reviewer",
+    show_default=True,
+    help="reviewer screens; resolver also resolves conflicts; maintainer also manages.",
+)
+@click.argument("name")
+@click.pass_context
+@_fails_cleanly
+def member_add(ctx: click.Context, project: str, role: str, name: str) -> None:
+    """Make reviewer NAME a member of the project with ROLE (or change their role)."""
+    service = _service(ctx)
+    service.store.set_member(service.project(project).project_id, name, role, actor=_actor())
+    click.echo(f"{name} is {role} of {project!r}")
+
+
+@member.command("remove")
+@click.option("--project", required=True, help="Project name or id.")
+@click.argument("name")
+@click.pass_context
+@_fails_cleanly
+def member_remove(ctx: click.Context, project: str, name: str) -> None:
+    """Remove reviewer NAME from the project; their decisions stay."""
+    service = _service(ctx)
+    service.store.remove_member(service.project(project).project_id, name, actor=_actor())
+    click.echo(f"{name} is no longer a member of {project!r}")
+
+
+@member.command("list")
+@click.option("--project", required=True, help="Project name or id.")
+@click.pass_context
+@_fails_cleanly
+def member_list(ctx: click.Context, project: str) -> None:
+    """List the project's members and their roles."""
+    service = _service(ctx)
+    for m in service.store.members(service.project(project).project_id):
+        click.echo(f"{m['reviewer']}  {m['role']}")
+
+
+@main.command()
+@click.option("--project", required=True, help="Project name or id.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "png", "json"]),
+    default=None,
+    help="Diagram format; by default the output file's extension, else svg.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; standard output when left out (svg and json only).",
+)
+@click.pass_context
+@_fails_cleanly
+def prisma(ctx: click.Context, project: str, fmt: str | None, output: Path | None) -> None:
+    """Draw the project's PRISMA 2020 flow diagram from its final decisions."""
+    from .prisma import render_png, render_svg
+
+    service = _service(ctx)
+    suffix = output.suffix.lstrip(".").lower() if output else ""
+    fmt = fmt or (suffix if suffix in ("svg", "png", "json") else "svg")
+    counts = review.prisma_counts(service.store, service.project(project).project_id)
+    if fmt == "png":
+        if output is None:
+            raise click.UsageError("a PNG needs -o FILE")
+        output.write_bytes(render_png(counts))
+    else:
+        text = (
+            json.dumps(review.prisma_dict(counts), indent=2)
+            if fmt == "json"
+            else render_svg(counts)
+        )
+        if output is None:
+            click.echo(text)
+            return
+        output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.option(
+    "--project",
+    default=None,
+    help="Project name or id (archived ones too); left out, the events outside projects.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of events.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: id, time, actor, action, detail.")
+@click.pass_context
+@_fails_cleanly
+def audit(ctx: click.Context, project: str | None, as_json: bool, as_csv: bool) -> None:
+    """Print the audit trail: who did what, when."""
+    store = _service(ctx).store
+    pid = None
+    if project is not None:
+        ref: str | int = int(project) if project.isdigit() else project
+        pid = store.project(ref, archived=True).project_id
+    events = store.audit(pid)
+    if as_json:
+        _print_json(events)
+    elif as_csv:
+        click.echo(review.audit_csv(events), nl=False)
+    else:
+        for e in events:
+            detail = json.dumps(e["detail"], ensure_ascii=False, sort_keys=True)
+            click.echo(f"{e['created_at']}  {e['actor'] or '-'}  {e['action']}  {detail}")
