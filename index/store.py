@@ -1236,7 +1236,9 @@ def _checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {"exclusion_reasons": clean} if clean else {}
 
 
-_CREATES = re.compile(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|TRIGGER)\s+(\w+)", re.IGNORECASE)
+_CREATES = re.compile(
+    r"^CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|TRIGGER)\s+(\w+)", re.IGNORECASE | re.MULTILINE
+)
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection, schema: list[str]) -> None:
@@ -1245,6 +1247,6 @@ def _migrate_1_to_2(conn: sqlite3.Connection, schema: list[str]) -> None:
     conn.execute("ALTER TABLE projects ADD COLUMN archived_at TEXT")
     existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     for statement in schema:
-        created = _CREATES.match(statement)
+        created = _CREATES.search(statement)
         if created and created.group(1) not in existing:
             conn.execute(statement)

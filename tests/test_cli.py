@@ -9,15 +9,34 @@ from webapi.cli import main
 ADHD = DATA / "screening" / "Cohen_2006_ADHD.csv"
 
 
-@pytest.mark.parametrize("command", [[], *[[name] for name in sorted(main.commands)]])
+def _commands(group: click.Group, path: list[str]) -> list[list[str]]:
+    """Every command and subcommand, as argument paths."""
+    out = [path]
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        if isinstance(command, click.Group):
+            out += _commands(command, [*path, name])
+        else:
+            out.append([*path, name])
+    return out
+
+
+def _lookup(path: list[str]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return command
+
+
+@pytest.mark.parametrize("command", _commands(main, []), ids=lambda p: " ".join(p) or "main")
 def test_every_command_has_help(runner, command):
     result = runner([*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output
-    doc = (main.commands[command[0]] if command else main).help
+    doc = _lookup(command).help
     assert doc, f"{command} has no help text"
     assert " ".join(doc.split("\n")[0].split()) in " ".join(result.output.split())
-    options = (main.commands[command[0]] if command else main).params
+    options = _lookup(command).params
     for option in (p for p in options if isinstance(p, click.Option)):
         assert option.help, f"{command} option {option.name} has no help text"
 
@@ -62,3 +81,63 @@ def test_queue_train_export(runner, tmp_path):
     csv_text = runner(["export", "--project", "p"]).output
     assert csv_text.startswith("record_id,source_id,title")
     assert runner(["train", "--project", "nope"]).exit_code == 1
+
+
+def test_people_tokens_members(runner, service):
+    from webapi.access import token_hash
+
+    assert runner(["import", "--project", "p", str(ADHD)]).exit_code == 0
+    result = runner(["user", "create", "--admin", "ann"])
+    assert result.exit_code == 0 and "administrator ann" in result.output
+    assert runner(["user", "create", "ann"]).exit_code == 1
+    assert runner(["user", "create", "bob"]).exit_code == 0
+    users = json.loads(runner(["user", "list", "--json"]).output)
+    assert [(u["name"], u["is_admin"]) for u in users] == [("ann", True), ("bob", False)]
+    result = runner(["token", "create", "--label", "laptop", "bob"])
+    assert result.exit_code == 0
+    secret = result.stdout.strip()
+    assert secret.startswith("sw_") and "shown once" in result.stderr
+    assert service.store.reviewer_by_token(token_hash(secret)).name == "bob"
+    assert runner(["token", "create", "nobody"]).exit_code == 1
+    assert "laptop  valid" in runner(["token", "list", "bob"]).output
+    [token] = json.loads(runner(["token", "list", "--json"]).output)
+    assert runner(["token", "revoke", str(token["token_id"])]).exit_code == 0
+    assert service.store.reviewer_by_token(token_hash(secret)) is None
+    assert runner(["token", "revoke", str(token["token_id"])]).exit_code == 1
+    assert runner(["member", "add", "--project", "p", "--role", "resolver", "bob"]).exit_code == 0
+    assert runner(["member", "list", "--project", "p"]).output.strip() == "bob  resolver"
+    assert runner(["member", "add", "--project", "p", "--role", "boss", "bob"]).exit_code == 2
+    assert runner(["member", "remove", "--project", "p", "bob"]).exit_code == 0
+    assert runner(["member", "list", "--project", "p"]).output == ""
+    audit = json.loads(runner(["audit", "--project", "p", "--json"]).output)
+    actor = audit[0]["actor"]
+    assert actor.startswith("cli:") and {e["actor"] for e in audit} == {actor}
+    assert [e["action"] for e in audit] == [
+        "project.create",
+        "import",
+        "member.set",
+        "member.remove",
+    ]
+    assert runner(["audit", "--project", "p", "--csv"]).output.startswith("event_id,created_at")
+
+
+def test_demo_user_is_made_once_and_serve_can_show_its_token(runner, service):
+    import stat
+
+    from webapi.access import token_hash
+
+    assert runner(["import", "--project", "demo", "--ignore-labels", str(ADHD)]).exit_code == 0
+    assert runner(["user", "demo", "--project", "demo"]).exit_code == 0
+    path = service.data_dir / "demo-token"
+    secret = path.read_text().strip()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert service.store.reviewer_by_token(token_hash(secret)).is_admin
+    assert runner(["user", "demo", "--project", "demo"]).exit_code == 0
+    assert path.read_text().strip() == secret and len(service.store.tokens("demo")) == 1
+    assert service.store.members(1) == [
+        {
+            "reviewer": "demo",
+            "role": "maintainer",
+            "added_at": service.store.members(1)[0]["added_at"],
+        }
+    ]

@@ -154,3 +154,45 @@ def test_vector_cache(store):
     assert set(got) == {"h1", "h3"}
     np.testing.assert_array_equal(got["h1"], vectors[0])
     assert store.cached_vectors("other-model", ["h1"]) == {}
+
+
+def test_a_version_1_store_migrates_and_keeps_its_data(tmp_path):
+    """A store made with the version 1 schema (tests/data/store/schema_v1.sql, from git)."""
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((DATA / "store" / "schema_v1.sql").read_text())
+    conn.executescript(
+        """
+        INSERT INTO projects (name, question, created_at) VALUES ('old', 'q', '2024-01-01');
+        INSERT INTO files (project_id, filename, format, sha256, read, added, duplicates,
+                           imported_at) VALUES (1, 'a.ris', 'ris', 'x', 2, 2, 0, '2024-01-01');
+        INSERT INTO records (project_id, file_id, title) VALUES (1, 1, 'one'), (1, 1, 'two');
+        INSERT INTO decisions (project_id, record_id, label, reviewer, created_at)
+            VALUES (1, 1, 'include', 'ann', '2024-01-02');
+        INSERT INTO audit (project_id, actor, action, created_at)
+            VALUES (1, 'ann', 'decision', '2024-01-02');
+        PRAGMA user_version = 1;
+        """
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        [project] = store.projects()
+        assert project.name == "old" and project.archived_at is None
+        assert store.record(1, 1)["decision"]["label"] == "include"
+        assert [e["action"] for e in store.audit(1)] == ["decision"]
+        assert store.stats(1)["included"] == 1 and store.stats(1)["records"] == 2
+        store.create_reviewer("ann", is_admin=True)
+        store.set_member(1, "ann", "maintainer")
+        assert store.members(1)[0]["role"] == "maintainer"
+        with pytest.raises(sqlite3.IntegrityError), store.transaction() as c:
+            c.execute("DELETE FROM projects")
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    fresh = tmp_path / "fresh.db"
+    Store(fresh).close()
+    schema = "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+    assert conn.execute(schema).fetchall() == sqlite3.connect(fresh).execute(schema).fetchall()
+    columns = "SELECT name FROM pragma_table_info('projects') ORDER BY name"
+    assert conn.execute(columns).fetchall() == sqlite3.connect(fresh).execute(columns).fetchall()
+    conn.close()
