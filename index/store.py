@@ -482,7 +482,7 @@ class Store:
         record = _record_dict(rows[0])
         latest = self.current_decisions(project_id, [record_id], stage=stage, viewer=viewer)
         record["decision"] = latest.get(record_id)
-        record["themes"] = self.current_themes(project_id).get(record_id, [])
+        record["themes"] = self.current_themes(project_id, viewer=viewer).get(record_id, [])
         return record
 
     def records(
@@ -508,7 +508,7 @@ class Store:
             if final
             else self.current_decisions(project_id, stage=stage, viewer=viewer)
         )
-        themes = self.current_themes(project_id)
+        themes = self.current_themes(project_id, viewer=viewer)
         ids = [
             int(r[0])
             for r in self._query(
@@ -793,14 +793,24 @@ class Store:
             return {i: latest[i] for i in record_ids if i in latest}
         return latest
 
-    def current_themes(self, project_id: int) -> dict[int, list[str]]:
-        """The newest theme labels per record."""
+    def current_themes(
+        self, project_id: int, *, viewer: Viewer | None = None
+    ) -> dict[int, list[str]]:
+        """The newest theme labels per record. In double screening a reviewer's themes go
+        with their decision: ``viewer`` sees only their own, imported ones, and those of
+        records final at title/abstract."""
         rows = self._query(
-            "SELECT t.record_id, t.themes FROM theme_labels t JOIN (SELECT record_id,"
-            " max(label_id) AS last FROM theme_labels WHERE project_id = ? GROUP BY record_id) m"
-            " ON t.label_id = m.last",
+            "SELECT record_id, themes, reviewer FROM theme_labels WHERE project_id = ?"
+            " ORDER BY label_id",
             (project_id,),
         )
+        if viewer is not None and self.project(project_id, archived=True).mode == "double":
+            final = self.final_decisions(project_id)
+            rows = [
+                r
+                for r in rows
+                if r[2] == viewer.name or r[2].startswith("import:") or r[0] in final
+            ]
         return {int(r[0]): json.loads(r[1]) for r in rows}
 
     # -- reviewers, tokens, memberships ---------------------------------------------------

@@ -304,3 +304,22 @@ def test_each_queue_is_ranked_but_never_offers_a_decided_record(team):
     assert before[0] not in after_bob and set(before[1:5]) <= set(after_bob)
     assert bob.get(f"{P}/queue").get_json()["unscreened"] == 850
     assert alice.get(f"{P}/queue").get_json()["unscreened"] == 846
+
+
+def test_themes_given_with_a_decision_stay_blind_too(client, as_reviewer, service):
+    assert (
+        client.post(
+            "/api/projects", json={"name": "dbl", "mode": "double", "themes": ["stimulants"]}
+        ).status_code
+        == 201
+    )
+    service.import_files("dbl", [ADHD], ignore_labels=True)
+    alice = as_reviewer("alice", project="dbl")
+    bob = as_reviewer("bob", project="dbl")
+    x = client.get(f"{P}/records").get_json()["items"][0]["record_id"]
+    ok(alice, "alice", x, "include", themes=["stimulants"])
+    assert alice.get(f"{P}/records/{x}").get_json()["themes"] == ["stimulants"]
+    assert bob.get(f"{P}/records/{x}").get_json()["themes"] == []
+    assert bob.get(f"{P}/records/{x}/themes").get_json()["labelled"] is None
+    ok(bob, "bob", x, "include")
+    assert bob.get(f"{P}/records/{x}").get_json()["themes"] == ["stimulants"]

@@ -777,8 +777,11 @@ class Screenwise:
 
     # -- themes ---------------------------------------------------------------------------
 
-    def record_themes(self, project: str | int, record_ids: Sequence[int]) -> list[dict[str, Any]]:
-        """Suggested themes for records of the project, with their current theme labels."""
+    def record_themes(
+        self, project: str | int, record_ids: Sequence[int], *, viewer: Viewer | None = None
+    ) -> list[dict[str, Any]]:
+        """Suggested themes for records of the project, with the theme labels ``viewer`` may
+        see (``Store.current_themes``)."""
         target = self.project(project)
         records = self.store.records_by_id(target.project_id, list(record_ids))
         ranking = self._ranking(target.project_id)
@@ -786,7 +789,7 @@ class Screenwise:
         rows = [state.rows.get(r["record_id"]) for r in records]
         embedded = [row for row in rows if row is not None]
         suggestions = iter(self._theme_suggestions(ranking, state.features[embedded]))
-        current = self.store.current_themes(target.project_id)
+        current = self.store.current_themes(target.project_id, viewer=viewer)
         return [
             {
                 "record_id": r["record_id"],

@@ -24,8 +24,10 @@ class RecordThemes(MethodView):
     @blp.problems(404)
     def get(self, project: str, record_id: int) -> dict:
         """Suggested themes for one record, best first, with the themes a reviewer gave it."""
-        pid = project_access(project).project.project_id
-        [themes] = current_app.extensions["screenwise"].record_themes(pid, [record_id])
+        access = project_access(project)
+        [themes] = current_app.extensions["screenwise"].record_themes(
+            access.project.project_id, [record_id], viewer=access.viewer
+        )
         return themes
 
 
@@ -36,8 +38,10 @@ class ManyRecordThemes(MethodView):
     @blp.problems(404)
     def post(self, args: dict, project: str) -> list:
         """Suggested themes for a list of records of the project."""
-        pid = project_access(project).project.project_id
-        return current_app.extensions["screenwise"].record_themes(pid, args["record_ids"])
+        access = project_access(project)
+        return current_app.extensions["screenwise"].record_themes(
+            access.project.project_id, args["record_ids"], viewer=access.viewer
+        )
 
 
 @blp.route("/<project>/themes/candidates")
