@@ -13,6 +13,10 @@ the record is final). The record is
 - ``conflict``: two reviewers decided and disagree. ``maybe`` never agrees, not even with
   ``maybe``: a record two reviewers are unsure about goes to a resolver.
 
+A reviewer may change their own decision until the record is final; then only a resolution
+changes it, and a resolution needs a record in conflict or final (``check_decision``). A third
+reviewer cannot decide a record two have decided.
+
 Visibility (``visible``): nobody sees another reviewer's ``screen`` decision before both have
 decided; then the two reviewers see each other's, resolvers see both while the record is in
 conflict, and everyone sees everything once the record is final. Prior and resolution decisions
@@ -24,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .errors import ConflictError
 
 Status = Literal["unscreened", "pending", "conflict", "final"]
 How = Literal["single", "agreed", "resolved", "prior"]
@@ -108,6 +114,31 @@ def record_state(record_id: int, rows: Sequence[dict[str, Any]], mode: str) -> R
     else:
         state.status = "conflict"
     return state
+
+
+def check_decision(
+    state: RecordState, mode: str, reviewer: str, origin: str, stage: str
+) -> dict[str, Any] | None:
+    """Whether ``reviewer`` may add a decision of ``origin`` to a record in ``state``: the
+    decision the new one replaces (single screening: the record's current one; double: the
+    reviewer's own), or ``ConflictError`` where the rules refuse it (module docstring)."""
+    rid = state.record_id
+    if origin == "resolution":
+        if mode == "double" and state.status not in ("conflict", "final"):
+            raise ConflictError(
+                f"record {rid} is {state.status} at {stage}: a resolution needs two decisions"
+                " that disagree, or a final record to change"
+            )
+        return None
+    if mode != "double":
+        return state.final
+    if state.status == "final":
+        raise ConflictError(
+            f"record {rid} is final at {stage} ({state.how}); only a resolver can change it now"
+        )
+    if not state.decided_by(reviewer) and len(state.current) >= 2:
+        raise ConflictError(f"record {rid} already has two independent {stage} decisions")
+    return state.current.get(reviewer)
 
 
 def can_see(decision: dict[str, Any], state: RecordState, viewer: Viewer | None) -> bool:

@@ -664,7 +664,7 @@ class Store:
                         " only included records are screened at full text"
                     )
             state = _record_state(conn, project_id, record_id, stage, mode)
-            previous = _check_decision_rules(state, mode, reviewer, origin, stage)
+            previous = consensus.check_decision(state, mode, reviewer, origin, stage)
             if supersedes is not None:
                 current = (
                     (previous or {}).get("decision_id", 0)
@@ -1180,30 +1180,6 @@ def _record_state(
         (project_id, record_id, stage),
     ).fetchall()
     return consensus.record_state(record_id, [dict(r) for r in rows], mode)
-
-
-def _check_decision_rules(
-    state: RecordState, mode: str, reviewer: str, origin: str, stage: str
-) -> dict[str, Any] | None:
-    """The decision the new one replaces (single screening: the record's current one; double:
-    the reviewer's own), or ``ConflictError`` where screening rules refuse it."""
-    rid = state.record_id
-    if origin == "resolution":
-        if mode == "double" and state.status not in ("conflict", "final"):
-            raise ConflictError(
-                f"record {rid} is {state.status} at {stage}: a resolution needs two decisions"
-                " that disagree, or a final record to change"
-            )
-        return None
-    if mode != "double":
-        return state.final
-    if state.status == "final":
-        raise ConflictError(
-            f"record {rid} is final at {stage} ({state.how}); only a resolver can change it now"
-        )
-    if not state.decided_by(reviewer) and len(state.current) >= 2:
-        raise ConflictError(f"record {rid} already has two independent {stage} decisions")
-    return state.current.get(reviewer)
 
 
 def _check_reason(project: Project, stage: str, label: str, reason: str) -> None:
