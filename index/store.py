@@ -10,7 +10,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -23,11 +23,13 @@ from .dedup import DedupIndex, DedupKeys, index_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .records import Record
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-DecisionLabel = Literal["include", "exclude", "maybe"]
+DecisionLabel = Literal["include", "exclude", "maybe", "undecided"]
 Stage = Literal["title_abstract", "full_text"]
-LABELS: tuple[str, ...] = ("include", "exclude", "maybe")
+# "undecided" retracts: appended like any decision, it returns the record to unscreened.
+LABELS: tuple[str, ...] = ("include", "exclude", "maybe", "undecided")
+RETRACT = "undecided"
 STAGES: tuple[str, ...] = ("title_abstract", "full_text")
 STATUSES: tuple[str, ...] = ("all", "screened", "unscreened", "included", "excluded", "maybe")
 
@@ -110,12 +112,16 @@ class Store:
                 f"{self.path}: store schema version {version} is newer than this screenwise "
                 f"({SCHEMA_VERSION}); upgrade screenwise"
             )
-        if version != 0:
+        if version not in _MIGRATIONS and version != 0:
             raise RuntimeError(f"{self.path}: no migration from schema version {version}")
         schema = resources.files("index").joinpath("schema.sql").read_text(encoding="utf-8")
         with self.transaction() as conn:
-            for statement in _split_sql(schema):
-                conn.execute(statement)
+            if version == 0:
+                for statement in _split_sql(schema):
+                    conn.execute(statement)
+            else:
+                for step in range(version, SCHEMA_VERSION):
+                    _MIGRATIONS[step](conn, _split_sql(schema))
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -513,9 +519,11 @@ class Store:
     ) -> dict[str, Any]:
         """Append a decision (and, when given, the record's themes); returns the stored row.
 
-        ``supersedes`` is the decision id the caller saw as the record's current one at
-        ``stage`` (0: none yet); when another decision has come since, ``ConflictError``.
-        ``None`` appends without that check.
+        ``label="undecided"`` retracts: the record has no current decision at ``stage`` until
+        the next one, and, unless ``themes`` is given, its theme labels are withdrawn too (the
+        state before it was screened). ``supersedes`` is the decision id the caller saw as the
+        record's current one at ``stage`` (0: none yet, or retracted); when another decision
+        has come since, ``ConflictError``. ``None`` appends without that check.
         """
         if label not in LABELS:
             raise ValidationError(f"label must be one of {', '.join(LABELS)}", field="label")
@@ -541,11 +549,13 @@ class Store:
                     f"record {record_id} is a duplicate of record {row[0]}; screen that one"
                 )
             if supersedes is not None:
-                current = conn.execute(
-                    "SELECT coalesce(max(decision_id), 0) FROM decisions"
-                    " WHERE project_id = ? AND record_id = ? AND stage = ?",
+                newest = conn.execute(
+                    "SELECT decision_id, label FROM decisions"
+                    " WHERE project_id = ? AND record_id = ? AND stage = ?"
+                    " ORDER BY decision_id DESC LIMIT 1",
                     (project_id, record_id, stage),
-                ).fetchone()[0]
+                ).fetchone()
+                current = newest[0] if newest is not None and newest[1] != RETRACT else 0
                 if current != supersedes:
                     raise ConflictError(
                         f"record {record_id} has decision {current or 'none'} as its current"
@@ -558,11 +568,21 @@ class Store:
                 " reason, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (project_id, record_id, stage, label, reviewer, origin, reason, note, created),
             ).lastrowid
-            if themes is not None:
+            themes_json = json.dumps(list(themes)) if themes is not None else None
+            if themes is None and label == RETRACT:
+                labelled = conn.execute(
+                    "SELECT themes FROM theme_labels WHERE project_id = ? AND record_id = ?"
+                    " ORDER BY label_id DESC LIMIT 1",
+                    (project_id, record_id),
+                ).fetchone()
+                if labelled is not None and labelled[0] != "null":
+                    # A JSON null row withdraws the record's theme labels (see current_themes).
+                    themes_json = "null"
+            if themes_json is not None:
                 conn.execute(
                     "INSERT INTO theme_labels (project_id, record_id, themes, reviewer, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (project_id, record_id, json.dumps(list(themes)), reviewer, created),
+                    (project_id, record_id, themes_json, reviewer, created),
                 )
             self._audit(
                 conn,
@@ -597,27 +617,30 @@ class Store:
         *,
         stage: str = "title_abstract",
     ) -> dict[int, dict[str, Any]]:
-        """The newest decision per record at ``stage`` (single screening)."""
+        """The newest decision per record at ``stage`` (single screening); a record whose
+        newest decision is a retraction (``"undecided"``) has none."""
         sql = (
             "SELECT d.* FROM decisions d JOIN (SELECT record_id, max(decision_id) AS last"
             " FROM decisions WHERE project_id = ? AND stage = ? GROUP BY record_id) m"
             " ON d.decision_id = m.last"
         )
         rows = self._query(sql, (project_id, stage))
-        latest = {int(r["record_id"]): dict(r) for r in rows}
+        latest = {int(r["record_id"]): dict(r) for r in rows if r["label"] != RETRACT}
         if record_ids is not None:
             return {i: latest[i] for i in record_ids if i in latest}
         return latest
 
     def current_themes(self, project_id: int) -> dict[int, list[str]]:
-        """The newest theme labels per record."""
+        """The newest theme labels per record; records whose newest row withdrew them (JSON
+        null, from a retraction) have none."""
         rows = self._query(
             "SELECT t.record_id, t.themes FROM theme_labels t JOIN (SELECT record_id,"
             " max(label_id) AS last FROM theme_labels WHERE project_id = ? GROUP BY record_id) m"
             " ON t.label_id = m.last",
             (project_id,),
         )
-        return {int(r[0]): json.loads(r[1]) for r in rows}
+        themes = ((int(r[0]), json.loads(r[1])) for r in rows)
+        return {record_id: names for record_id, names in themes if names is not None}
 
     # -- audit ----------------------------------------------------------------------------
 
@@ -733,6 +756,33 @@ def _split_sql(script: str) -> list[str]:
     if "\n".join(buffer).strip():
         raise ValueError("schema.sql ends inside a statement")
     return statements
+
+
+def _v1_decisions_take_undecided(conn: sqlite3.Connection, schema: list[str]) -> None:
+    """Schema 1 -> 2: the decisions table's label check admits "undecided".
+
+    SQLite cannot change a check constraint in place, so the table is rebuilt from the
+    statements of ``schema.sql`` that define it (table, index, triggers) and its rows copied
+    unchanged, ids included. Nothing references ``decisions``, so no foreign key is touched.
+    """
+    for name in ("decisions_no_update", "decisions_no_delete"):
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("DROP INDEX decisions_record")
+    conn.execute("ALTER TABLE decisions RENAME TO decisions_v1")
+    for statement in schema:
+        head = " ".join(statement.split()[:3])
+        if head in ("CREATE TABLE decisions", "CREATE INDEX decisions_record") or (
+            head.startswith("CREATE TRIGGER decisions_")
+        ):
+            conn.execute(statement)
+    conn.execute("INSERT INTO decisions SELECT * FROM decisions_v1")
+    conn.execute("DROP TABLE decisions_v1")
+
+
+# Upgrade steps by the version they start from; each runs inside the migration's transaction.
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection, list[str]], None]] = {
+    1: _v1_decisions_take_undecided,
+}
 
 
 def _hash_or_none(text: str) -> str | None:

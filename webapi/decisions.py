@@ -25,6 +25,10 @@ class RecordDecisions(MethodView):
         """Decide on a record: include, exclude or maybe, with reviewer, optional themes,
         exclusion reason and note. A new decision is appended; earlier ones stay as history.
 
+        ``undecided`` retracts (an undo of a first decision): appended like the others, it
+        leaves the record without a current decision at that stage, so it is back in the
+        queue, and withdraws its theme labels unless ``themes`` is given.
+
         409 when ``supersedes`` no longer names the current decision, or the record is a
         duplicate of another.
         """

@@ -866,12 +866,15 @@ def _recall_curve(
     history: list[dict[str, Any]], current: dict[int, dict[str, Any]], points: int = 200
 ) -> list[dict[str, int]]:
     """Included records found against records screened, in the order records were first
-    screened (prior labels from imports left out); at most ``points`` points plus the last."""
+    screened (prior labels from imports and retracted decisions left out); at most ``points``
+    points plus the last."""
     order = list(
         dict.fromkeys(
             d["record_id"]
             for d in history
-            if d["origin"] != "prior" and d["stage"] == "title_abstract"
+            if d["origin"] != "prior"
+            and d["stage"] == "title_abstract"
+            and d["record_id"] in current
         )
     )
     curve, found = [], 0
