@@ -3,6 +3,8 @@ Flask ``app``, ``client`` and CLI ``runner`` on a temporary home folder."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner
 from tests.fakes import HashingEncoder
 from tests.openapi import SpecCheckingClient
 from webapi import create_app
+from webapi.server import make_server
 from webapi.services import Screenwise
 
 DATA = Path(__file__).parent / "data"
@@ -38,6 +41,29 @@ def client(app):
     """A test client that checks every /api response against the OpenAPI document."""
     app.test_client_class = SpecCheckingClient
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(service: Screenwise) -> Iterator[str]:
+    """The app served by waitress on a free loopback port, in a thread; yields its base URL."""
+    app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    connections: dict = {}
+    server = make_server(app, host="127.0.0.1", port=0, threads=4, map=connections)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+
+    def stop() -> None:
+        # Runs in the loop's own thread: closing sockets from another thread while the loop
+        # sits in select() on them makes it fail with EBADF.
+        server.close()
+        for channel in list(connections.values()):
+            channel.close()
+
+    server.trigger.pull_trigger(stop)
+    thread.join(10)
+    assert not thread.is_alive()
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ import pytest
 
 from index import read_records
 from tests.conftest import DATA
-from webapi import create_app
-from webapi.server import make_server
 
 EXPORT = DATA / "screening" / "Cohen_2006_OralHypoglycemics.csv"
 QUESTION = "oral hypoglycaemic drugs for type 2 diabetes: efficacy and safety of sulfonylureas"
@@ -65,20 +63,8 @@ class Http:
 
 
 @pytest.fixture
-def http(service):
-    app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
-    connections: dict = {}
-    server = make_server(app, host="127.0.0.1", port=0, threads=4, map=connections)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield Http(f"http://127.0.0.1:{server.effective_port}")
-    server.close()
-    thread.join(10)
-    assert not thread.is_alive()
-    # The loop has stopped: close connections it left behind, then the worker threads.
-    for channel in list(connections.values()):
-        channel.close()
-    server.task_dispatcher.shutdown()
+def http(live_server):
+    return Http(live_server)
 
 
 def test_a_whole_review_over_http(http, caplog):
