@@ -63,6 +63,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for module in (health, projects, records, decisions, queue, training, themes, search, progress):
         api.register_blueprint(module.blp)
+    from . import pages
+
+    app.register_blueprint(pages.bp)
     register_error_handlers(app)
     logging.getLogger("screenwise").setLevel(logging.INFO)
     return app
