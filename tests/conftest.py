@@ -17,6 +17,27 @@ from webapi.server import make_server
 from webapi.services import Screenwise
 
 DATA = Path(__file__).parent / "data"
+# Screenshots of the browser tests (git-ignored); the run's summary prints where they are.
+SCREENSHOTS = Path(__file__).parent / "_artifacts" / "screenshots"
+_screenshots_taken: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _screenshots_taken:
+        terminalreporter.write_sep("-", "browser screenshots")
+        terminalreporter.write_line(f"{len(_screenshots_taken)} screenshots in {SCREENSHOTS}")
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """Where browser tests save screenshots; each saved file is counted for the summary."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def note_screenshot(path: Path) -> Path:
+    _screenshots_taken.append(path)
+    return path
 
 
 @pytest.fixture
