@@ -23,12 +23,16 @@ export function recallChart(progress, { compact = false, id = "recall-chart", wi
   const last = curve.length ? curve[curve.length - 1] : { screened: 0, included: 0 };
   const estimate = progress.estimate || {};
   const expectedTotal = progress.included + (estimate.expected || 0);
-  const xMax = Math.max(last.screened, 10);
-  const yMax = Math.max(
+  const xStep = niceStep(Math.max(last.screened, 10), compact ? 2 : width < 500 ? 4 : 6);
+  const yRaw = Math.max(
     last.included,
     Math.ceil(expectedTotal * (last.screened / Math.max(progress.records, 1))),
     4,
   );
+  const yStep = niceStep(yRaw, compact ? 1 : 5);
+  // Axes end on a tick, with room above the curve.
+  const xMax = Math.ceil(Math.max(last.screened, 10) / xStep) * xStep;
+  const yMax = Math.ceil((yRaw + (compact ? 0 : 0.5)) / yStep) * yStep;
   const x = (v) => pad.l + (v / xMax) * (width - pad.l - pad.r);
   const y = (v) => height - pad.b - (v / yMax) * (height - pad.t - pad.b);
 
@@ -51,8 +55,6 @@ export function recallChart(progress, { compact = false, id = "recall-chart", wi
     svg("desc", { id: descId }, description),
   );
   const grid = svg("g", { class: "grid" });
-  const xStep = niceStep(xMax, compact ? 2 : width < 500 ? 4 : 6);
-  const yStep = niceStep(yMax, compact ? 1 : 5);
   for (let v = 0; v <= yMax; v += yStep) {
     grid.append(svg("line", { x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v) }));
     grid.append(

@@ -99,7 +99,7 @@ export function plural(n, one, many = `${one}s`) {
 }
 
 export function percent(fraction, digits = 0) {
-  return `${(fraction * 100).toFixed(digits)} %`;
+  return `${(fraction * 100).toFixed(digits)}\u00a0%`;
 }
 
 export function when(iso) {

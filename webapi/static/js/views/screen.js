@@ -308,8 +308,7 @@ export async function show(main, ctx) {
       " maybe ",
       h("kbd", null, "U"),
       " undo ",
-      h("kbd", null, "1–9"),
-      " themes ",
+      themeNames.length ? [h("kbd", null, "1–9"), " themes "] : null,
       h("kbd", null, "/"),
       " search ",
       h("kbd", null, "?"),
@@ -546,19 +545,22 @@ export async function show(main, ctx) {
     return item;
   }
 
-  async function loadRecord(recordId, reason) {
+  async function loadRecord(recordId, reason, from = null) {
     card.setAttribute("aria-busy", "true");
     const record = await api.record(pid, recordId);
     const themes = await selectedThemesOf(recordId, null);
     if (!alive()) return null;
-    state = { record, source: "record", decision: record.decision, reason, ...themes };
+    state = { record, source: "record", decision: record.decision, reason, from, ...themes };
     renderRecord();
     return record;
   }
 
+  let progressAsked = 0;
+
   async function refreshProgress() {
+    const asked = ++progressAsked;
     const progress = await api.progress(pid);
-    if (!alive()) return;
+    if (!alive() || asked !== progressAsked) return; // a newer answer is on its way
     stats.screened.textContent = progress.screened.toLocaleString();
     stats.total.textContent = progress.records.toLocaleString();
     stats.bar.max = Math.max(progress.records, 1);
@@ -571,7 +573,7 @@ export async function show(main, ctx) {
     stats.remaining.title =
       estimate.expected === null
         ? "Needs one include and one exclude"
-        : `95 % interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)}`;
+        : `95\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)}`;
     stats.chart.replaceChildren(recallChart(progress, { compact: true, id: "mini-recall" }));
   }
 
@@ -644,13 +646,16 @@ export async function show(main, ctx) {
       saveUndo(pid, stack);
       renderUndo();
       const spoken = `${DONE[label]}: ${record.title || "record"}.`;
-      if (state.source === "record" && ctx.params.get("from") === "history") {
+      if (state.source === "record" && state.from === "history") {
         window.location.hash = `#/p/${pid}/history`;
         announce(spoken);
         return;
       }
       if (state.source === "record") window.history.replaceState(null, "", `#/p/${pid}/screen`);
-      await Promise.all([next(spoken), refreshProgress()]);
+      // The next record is what the reviewer waits for: keys work again once it is shown,
+      // while the progress figures catch up.
+      refreshProgress().catch((error) => showError(error, miniProgress));
+      await next(spoken);
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {
         say(`${error.message} The record's current state is shown.`, "error");
@@ -688,7 +693,7 @@ export async function show(main, ctx) {
       renderUndo();
       window.history.replaceState(null, "", `#/p/${pid}/screen/${entry.record_id}`);
       await loadRecord(entry.record_id, "Undone: decide again");
-      await refreshProgress();
+      refreshProgress().catch((error) => showError(error, miniProgress));
       focusCard();
       say(`Undone: ${LABEL_NAMES[entry.label]} on “${entry.title}”. Decide again.`);
       announce(`Undone. ${entry.title} is shown again.`);
@@ -728,22 +733,26 @@ export async function show(main, ctx) {
     return false;
   }
 
+  function failed(error) {
+    if (!alive()) return;
+    card.replaceChildren();
+    card.setAttribute("aria-busy", "false");
+    showError(error, card);
+  }
+
+  // Keys work as soon as the view is there; the record and the figures arrive when they can.
   renderUndo();
-  const progressDone = refreshProgress().catch((error) => showError(error, miniProgress));
+  refreshProgress().catch((error) => showError(error, miniProgress));
   if (ctx.arg) {
     const from = ctx.params.get("from");
-    await loadRecord(
-      Number(ctx.arg),
-      from === "history"
-        ? "Opened from history"
-        : from === "search"
-          ? "Opened from search"
-          : "Opened record",
-    );
+    const opened = { history: "Opened from history", search: "Opened from search" }[from];
+    loadRecord(Number(ctx.arg), opened || "Opened record", from).catch(failed);
   } else {
-    const item = await loadQueue();
-    if (item && alive()) announce(`Next: ${item.title || "a record without title"}.`);
+    loadQueue()
+      .then(
+        (item) => item && alive() && announce(`Next: ${item.title || "a record without title"}.`),
+      )
+      .catch(failed);
   }
-  await progressDone;
   return { onKey };
 }
