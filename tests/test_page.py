@@ -231,7 +231,7 @@ def assert_controls_labelled(page) -> None:
 
 
 @pytest.mark.browser
-def test_a_review_in_the_browser(page, screenshot_dir):
+def test_a_review_in_the_browser(page, screenshot_dir, service):
     """Create a project, upload real exports, screen ten records with the keyboard, undo, see
     the progress, search, change a decision in the history, export."""
     page.goto(page.base + "/")
@@ -300,6 +300,7 @@ def test_a_review_in_the_browser(page, screenshot_dir):
     page.keyboard.press("1")
     assert chip.get_attribute("aria-pressed") != pressed
 
+    page.evaluate("() => { window.sameDocument = true; }")
     keys = "imeieeimee"
     shot = False
     for number, key in enumerate(keys, 1):
@@ -313,6 +314,7 @@ def test_a_review_in_the_browser(page, screenshot_dir):
         )
     if not shot:
         shoot(page, screenshot_dir, "screening-1366x768")
+    assert page.evaluate("() => window.sameDocument")  # no page load between records
     included = keys.count("i")
     assert text(page, "#stat-included") == str(included)
     assert text(page, "#stat-excluded") == str(keys.count("e"))
@@ -330,6 +332,9 @@ def test_a_review_in_the_browser(page, screenshot_dir):
     assert page.locator("#record-title").inner_text()[:40] in last_title
     press_and_wait_for_next(page, "e")
     wait_text(page, "#stat-screened", "10")
+    labels = [d["label"] for d in service.decisions(1, reviewer="ann")]
+    assert len(labels) == 12 and labels[-2] == "undecided"
+    assert len(service.store.current_themes(1)) == 10  # the chips went with each decision
 
     # Progress: the numbers and the curve.
     page.click("#project-nav >> text=Progress")
