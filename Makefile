@@ -10,7 +10,9 @@ DEMO_QUESTION := Efficacy and safety of drug treatments for attention deficit hy
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup run test lint format bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup browser run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +28,21 @@ run: setup
 	$(BIN)/screenwise user demo --project demo
 	$(BIN)/screenwise serve --host $(HOST) --port $(PORT)
 
-test: setup
+# The browser tests drive Debian's Chromium through Playwright (pip installs Playwright with the
+# test extra; no browser download). Install Chromium when it is missing and apt-get may run (as
+# root, or with sudo that asks no password); otherwise the browser tests skip, saying why.
+browser:
+	@if [ ! -x "$(CHROMIUM)" ] && command -v apt-get >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; \
+		elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+		else echo "Chromium is missing and apt-get needs root: the browser tests will skip"; exit 0; fi; \
+		echo "installing chromium for the browser tests"; \
+		$$sudo apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null || \
+		echo "could not install chromium: the browser tests will skip"; \
+	fi
+
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -13,9 +13,10 @@ the record is final). The record is
 - ``conflict``: two reviewers decided and disagree. ``maybe`` never agrees, not even with
   ``maybe``: a record two reviewers are unsure about goes to a resolver.
 
-A reviewer may change their own decision until the record is final; then only a resolution
-changes it, and a resolution needs a record in conflict or final (``check_decision``). A third
-reviewer cannot decide a record two have decided.
+A retraction (label ``undecided``) withdraws the reviewer's current decision (in single
+screening, the record's). A reviewer may change or retract their own decision until the record
+is final; then only a resolution changes it, and a resolution needs a record in conflict or
+final (``check_decision``). A third reviewer cannot decide a record two have decided.
 
 Visibility (``visible``): nobody sees another reviewer's ``screen`` decision before both have
 decided; then the two reviewers see each other's, resolvers see both while the record is in
@@ -34,6 +35,8 @@ from .errors import ConflictError
 Status = Literal["unscreened", "pending", "conflict", "final"]
 How = Literal["single", "agreed", "resolved", "prior"]
 AGREEING = ("include", "exclude")
+# A retraction: the reviewer (single screening: the record) has no current decision.
+RETRACT = "undecided"
 
 
 @dataclass(frozen=True)
@@ -80,23 +83,29 @@ def record_state(record_id: int, rows: Sequence[dict[str, Any]], mode: str) -> R
     if not rows:
         return state
     if mode != "double":
-        state.status, state.final, state.how = "final", rows[-1], "single"
         for row in rows:
-            if row["origin"] == "screen":
+            if row["origin"] != "screen":
+                continue
+            if row["label"] == RETRACT:
+                state.current.pop(row["reviewer"], None)
+            else:
                 state.current[row["reviewer"]] = row
+        if rows[-1]["label"] != RETRACT:
+            state.status, state.final, state.how = "final", rows[-1], "single"
         return state
-    before_second: dict[str, Any] | None = None  # the first reviewer's newest, so far
     overriding: dict[str, Any] | None = None
     for row in rows:
         if row["origin"] in ("resolution", "prior"):
             overriding = row
             continue
         reviewer = row["reviewer"]
+        if row["label"] == RETRACT:
+            state.current.pop(reviewer, None)
+            continue
         if state.pair is None:
-            if before_second is not None and reviewer not in state.current:
-                state.pair = (before_second, row)  # the second reviewer's first decision
-            else:
-                before_second = row
+            others = [d for name, d in state.current.items() if name != reviewer]
+            if others:
+                state.pair = (others[0], row)  # the second reviewer's first decision
         state.current[reviewer] = row
     if overriding is not None:
         state.status, state.final = "final", overriding

@@ -75,7 +75,8 @@ CREATE TABLE decisions (
     record_id   INTEGER NOT NULL REFERENCES records (record_id) ON DELETE CASCADE,
     stage       TEXT NOT NULL DEFAULT 'title_abstract'
                 CHECK (stage IN ('title_abstract', 'full_text')),
-    label       TEXT NOT NULL CHECK (label IN ('include', 'exclude', 'maybe')),
+    -- 'undecided' retracts: the record has no current decision until the next row.
+    label       TEXT NOT NULL CHECK (label IN ('include', 'exclude', 'maybe', 'undecided')),
     reviewer    TEXT NOT NULL,
     origin      TEXT NOT NULL DEFAULT 'screen' CHECK (origin IN ('prior', 'screen', 'resolution')),
     reason      TEXT NOT NULL DEFAULT '',
@@ -89,7 +90,7 @@ CREATE TABLE theme_labels (
     label_id    INTEGER PRIMARY KEY,
     project_id  INTEGER NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,
     record_id   INTEGER NOT NULL REFERENCES records (record_id) ON DELETE CASCADE,
-    themes      TEXT NOT NULL,                       -- JSON list of theme names
+    themes      TEXT NOT NULL,                       -- JSON list of theme names; null: withdrawn
     reviewer    TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );

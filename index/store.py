@@ -32,9 +32,11 @@ from .records import Record
 
 SCHEMA_VERSION = 2
 
-DecisionLabel = Literal["include", "exclude", "maybe"]
+DecisionLabel = Literal["include", "exclude", "maybe", "undecided"]
 Stage = Literal["title_abstract", "full_text"]
-LABELS: tuple[str, ...] = ("include", "exclude", "maybe")
+# "undecided" retracts: appended like any decision, it returns the record to unscreened.
+LABELS: tuple[str, ...] = ("include", "exclude", "maybe", "undecided")
+RETRACT = consensus.RETRACT
 STAGES: tuple[str, ...] = ("title_abstract", "full_text")
 STATUSES: tuple[str, ...] = ("all", "screened", "unscreened", "included", "excluded", "maybe")
 MODES: tuple[str, ...] = ("single", "double")
@@ -626,6 +628,11 @@ class Store:
         ``supersedes`` is the decision id the caller saw as current (0: none yet): the record's
         newest at ``stage``, or in double screening the reviewer's own newest ``screen``
         decision; when another has come since, ``ConflictError``. ``None`` skips that check.
+
+        ``label="undecided"`` retracts the reviewer's decision: in single screening the record
+        has no current decision at ``stage`` until the next one; in double screening the
+        reviewer has none. Unless ``themes`` is given, the record's theme labels are withdrawn
+        too (the state before it was screened).
         """
         if label not in LABELS:
             raise ValidationError(f"label must be one of {', '.join(LABELS)}", field="label")
@@ -666,15 +673,16 @@ class Store:
             state = _record_state(conn, project_id, record_id, stage, mode)
             previous = consensus.check_decision(state, mode, reviewer, origin, stage)
             if supersedes is not None:
-                current = (
-                    (previous or {}).get("decision_id", 0)
-                    if mode == "double" and origin == "screen"
-                    else conn.execute(
-                        "SELECT coalesce(max(decision_id), 0) FROM decisions"
-                        " WHERE project_id = ? AND record_id = ? AND stage = ?",
+                if mode == "double" and origin == "screen":
+                    current = (previous or {}).get("decision_id", 0)
+                else:
+                    newest = conn.execute(
+                        "SELECT decision_id, label FROM decisions"
+                        " WHERE project_id = ? AND record_id = ? AND stage = ?"
+                        " ORDER BY decision_id DESC LIMIT 1",
                         (project_id, record_id, stage),
-                    ).fetchone()[0]
-                )
+                    ).fetchone()
+                    current = newest[0] if newest is not None and newest[1] != RETRACT else 0
                 if current != supersedes:
                     raise ConflictError(
                         f"record {record_id} has decision {current or 'none'} as its current"
@@ -687,11 +695,21 @@ class Store:
                 " reason, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (project_id, record_id, stage, label, reviewer, origin, reason, note, created),
             ).lastrowid
-            if themes is not None:
+            themes_json = json.dumps(list(themes)) if themes is not None else None
+            if themes is None and label == RETRACT:
+                labelled = conn.execute(
+                    "SELECT themes FROM theme_labels WHERE project_id = ? AND record_id = ?"
+                    " ORDER BY label_id DESC LIMIT 1",
+                    (project_id, record_id),
+                ).fetchone()
+                if labelled is not None and labelled[0] != "null":
+                    # A JSON null row withdraws the record's theme labels (see current_themes).
+                    themes_json = "null"
+            if themes_json is not None:
                 conn.execute(
                     "INSERT INTO theme_labels (project_id, record_id, themes, reviewer, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (project_id, record_id, json.dumps(list(themes)), reviewer, created),
+                    (project_id, record_id, themes_json, reviewer, created),
                 )
             action = (
                 "resolution"
@@ -798,7 +816,8 @@ class Store:
     ) -> dict[int, list[str]]:
         """The newest theme labels per record. In double screening a reviewer's themes go
         with their decision: ``viewer`` sees only their own, imported ones, and those of
-        records final at title/abstract."""
+        records final at title/abstract. A record whose newest row withdrew its themes
+        (JSON null, from a retraction) has none."""
         rows = self._query(
             "SELECT record_id, themes, reviewer FROM theme_labels WHERE project_id = ?"
             " ORDER BY label_id",
@@ -811,7 +830,14 @@ class Store:
                 for r in rows
                 if r[2] == viewer.name or r[2].startswith("import:") or r[0] in final
             ]
-        return {int(r[0]): json.loads(r[1]) for r in rows}
+        themes: dict[int, list[str]] = {}
+        for row in rows:
+            names = json.loads(row[1])
+            if names is None:
+                themes.pop(int(row[0]), None)
+            else:
+                themes[int(row[0])] = names
+        return themes
 
     # -- reviewers, tokens, memberships ---------------------------------------------------
 
@@ -1151,6 +1177,27 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
+def _v1_decisions_take_undecided(conn: sqlite3.Connection, schema: list[str]) -> None:
+    """Schema 1 -> 2: the decisions table's label check admits "undecided".
+
+    SQLite cannot change a check constraint in place, so the table is rebuilt from the
+    statements of ``schema.sql`` that define it (table, index, triggers) and its rows copied
+    unchanged, ids included. Nothing references ``decisions``, so no foreign key is touched.
+    """
+    for name in ("decisions_no_update", "decisions_no_delete"):
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("DROP INDEX decisions_record")
+    conn.execute("ALTER TABLE decisions RENAME TO decisions_v1")
+    for statement in schema:
+        head = " ".join(statement.split()[:3])
+        if head in ("CREATE TABLE decisions", "CREATE INDEX decisions_record") or (
+            head.startswith("CREATE TRIGGER decisions_")
+        ):
+            conn.execute(statement)
+    conn.execute("INSERT INTO decisions SELECT * FROM decisions_v1")
+    conn.execute("DROP TABLE decisions_v1")
+
+
 def _hash_or_none(text: str) -> str | None:
     from .records import text_hash
 
@@ -1228,8 +1275,10 @@ _CREATES = re.compile(
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection, schema: list[str]) -> None:
-    """Version 2 adds project archiving, reviewers, tokens, memberships and the triggers that
-    keep projects, reviewers and their history from being deleted. Every row stays as it was."""
+    """Version 2 lets a decision retract ("undecided") and adds project archiving, reviewers,
+    tokens, memberships and the triggers that keep projects, reviewers and their history from
+    being deleted. Every row stays as it was."""
+    _v1_decisions_take_undecided(conn, schema)
     conn.execute("ALTER TABLE projects ADD COLUMN archived_at TEXT")
     existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     for statement in schema:

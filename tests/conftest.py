@@ -43,6 +43,29 @@ def authenticated(app, token: str | None) -> SpecCheckingClient:
     return client
 
 
+# Screenshots of the browser tests (git-ignored); the run's summary prints where they are.
+SCREENSHOTS = Path(__file__).parent / "_artifacts" / "screenshots"
+_screenshots_taken: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _screenshots_taken:
+        terminalreporter.write_sep("-", "browser screenshots")
+        terminalreporter.write_line(f"{len(_screenshots_taken)} screenshots in {SCREENSHOTS}")
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """Where browser tests save screenshots; each saved file is counted for the summary."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def note_screenshot(path: Path) -> Path:
+    _screenshots_taken.append(path)
+    return path
+
+
 @pytest.fixture
 def encoder() -> HashingEncoder:
     return HashingEncoder()
@@ -94,6 +117,14 @@ def as_reviewer(app, service):
         return client
 
     return make
+
+
+@pytest.fixture
+def live_server(service: Screenwise) -> Iterator[str]:
+    """The app served by waitress on a free loopback port, in a thread; yields its base URL."""
+    app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture

@@ -294,6 +294,26 @@ def test_decision_conflicts_and_errors(client, adhd):
     assert client.get("/api/projects/adhd/records/999999/decisions").status_code == 404
 
 
+def test_undecided_retracts_a_decision_and_the_record_returns_to_the_queue(client, adhd):
+    top = client.get("/api/projects/adhd/queue", query_string={"n": 1}).get_json()["items"][0]
+    record_id = top["record_id"]
+    made = decide(client, "adhd", record_id, "include", supersedes=None).get_json()
+    queue = client.get("/api/projects/adhd/queue", query_string={"n": 5}).get_json()
+    assert record_id not in [i["record_id"] for i in queue["items"]]
+    assert client.get("/api/projects/adhd/progress").get_json()["screened"] == 1
+    undo = decide(client, "adhd", record_id, "undecided", supersedes=made["decision_id"])
+    assert undo.status_code == 201 and undo.get_json()["label"] == "undecided"
+    assert client.get(f"/api/projects/adhd/records/{record_id}").get_json()["decision"] is None
+    queue = client.get("/api/projects/adhd/queue", query_string={"n": 1}).get_json()
+    assert queue["items"][0]["record_id"] == record_id
+    progress = client.get("/api/projects/adhd/progress").get_json()
+    assert progress["screened"] == 0 and progress["recall_curve"] == []
+    history = client.get(f"/api/projects/adhd/records/{record_id}/decisions").get_json()
+    assert [d["label"] for d in history] == ["include", "undecided"]
+    again = decide(client, "adhd", record_id, "exclude", supersedes=None)
+    assert again.status_code == 201
+
+
 def test_deciding_on_a_duplicate_is_a_conflict(client):
     create(client, "demo")
     summaries = upload(

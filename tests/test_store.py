@@ -126,6 +126,72 @@ def test_decisions_are_append_only(store, project):
         store.add_decision(project.project_id, 10**6, "include", "ann")
 
 
+def test_a_retraction_is_appended_and_leaves_the_record_undecided(store, project):
+    pid = project.project_id
+    store.import_records(pid, kitchenham()[:5], filename="k", fmt="csv", sha256="k")
+    rid = store.records(pid, limit=1)[0][0]["record_id"]
+    prior = store.record(pid, rid)["decision"]
+    assert prior["label"] == "include"
+    made = store.add_decision(
+        pid, rid, "exclude", "ann", themes=["a"], supersedes=prior["decision_id"]
+    )
+    # Undo of a decision that had one before it: the earlier label is appended again.
+    back = store.add_decision(pid, rid, "include", "ann", supersedes=made["decision_id"])
+    assert store.record(pid, rid)["decision"]["decision_id"] == back["decision_id"]
+    # Undo all the way: the record is unscreened again, its theme labels withdrawn.
+    retracted = store.add_decision(pid, rid, "undecided", "ann", supersedes=back["decision_id"])
+    assert retracted["label"] == "undecided"
+    record = store.record(pid, rid)
+    assert record["decision"] is None and record["themes"] == []
+    assert rid not in store.current_themes(pid)
+    assert [r["record_id"] for r in store.records(pid, status="unscreened")[0]] == [rid]
+    assert store.stats(pid)["screened"] == 4
+    labels = [d["label"] for d in store.decisions(pid, rid)]
+    assert labels == ["include", "exclude", "include", "undecided"]
+    # After a retraction the reviewer saw "no decision": supersedes=0 is current, the old id stale.
+    with pytest.raises(ConflictError):
+        store.add_decision(pid, rid, "maybe", "ann", supersedes=back["decision_id"])
+    again = store.add_decision(pid, rid, "maybe", "ann", supersedes=0)
+    assert store.record(pid, rid)["decision"]["decision_id"] == again["decision_id"]
+    # Given themes, a retraction keeps them as given.
+    store.add_decision(pid, rid, "undecided", "ann", themes=["b"])
+    assert store.current_themes(pid)[rid] == ["b"]
+
+
+def test_schema_1_store_is_migrated_keeping_its_decisions(tmp_path):
+    path = tmp_path / "v1.db"
+    v1 = (DATA / "store" / "schema_v1.sql").read_text(encoding="utf-8")
+    assert "'undecided'" not in v1
+    conn = sqlite3.connect(path)
+    conn.executescript(v1 + "\nPRAGMA user_version = 1;")
+    conn.execute("INSERT INTO projects (name, created_at) VALUES ('p', 'now')")
+    conn.execute("INSERT INTO files VALUES (1, 1, 'f', 'csv', 'x', 1, 1, 0, '', 'now')")
+    conn.execute("INSERT INTO records (project_id, file_id, title) VALUES (1, 1, 'a title')")
+    conn.execute(
+        "INSERT INTO decisions (decision_id, project_id, record_id, label, reviewer, created_at)"
+        " VALUES (7, 1, 1, 'include', 'ann', 'now')"
+    )
+    conn.commit()
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO decisions (project_id, record_id, label, reviewer, created_at)"
+            " VALUES (1, 1, 'undecided', 'ann', 'now')"
+        )
+    conn.close()
+    with Store(path) as store:
+        assert store.decisions(1)[0]["decision_id"] == 7
+        store.add_decision(1, 1, "undecided", "ann", supersedes=7)
+        assert store.current_decisions(1) == {}
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"), store.transaction() as c:
+            c.execute("DELETE FROM decisions")
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"decisions_record", "decisions_no_update", "decisions_no_delete"} <= names
+    assert "decisions_v1" not in names
+    conn.close()
+
+
 def test_decision_on_duplicate_is_refused(store, project):
     summary = store.import_records(
         project.project_id, kitchenham(), filename="k", fmt="csv", sha256="k"

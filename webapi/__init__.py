@@ -104,6 +104,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         audit,
     ):
         api.register_blueprint(module.blp)
+    from . import pages
+
+    app.register_blueprint(pages.bp)
     register_error_handlers(app)
     logging.getLogger("screenwise").setLevel(logging.INFO)
     return app

@@ -31,6 +31,10 @@ class RecordDecisions(MethodView):
         reason (one of the project's reasons for the stage, when it has a list) and note. A
         new decision is appended; earlier ones stay as history.
 
+        ``undecided`` retracts (an undo of a first decision): appended like the others, it
+        leaves the record without a current decision at that stage, so it is back in the
+        queue, and withdraws its theme labels unless ``themes`` is given.
+
         ``reviewer`` must be the caller's own name (403 otherwise): decisions are recorded
         under the authenticated reviewer. ``origin: resolution`` settles a conflict and needs
         the resolver role (403). 409 when ``supersedes`` no longer names the current decision,

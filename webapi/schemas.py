@@ -287,7 +287,14 @@ class RecordPageSchema(ma.Schema):
 
 
 class DecisionCreateSchema(ma.Schema):
-    label = fields.String(required=True, validate=validate.OneOf(LABELS))
+    label = fields.String(
+        required=True,
+        validate=validate.OneOf(LABELS),
+        metadata={
+            "description": "undecided retracts: the record has no current decision at this "
+            "stage (back in the queue) and, unless themes are given, no theme labels"
+        },
+    )
     reviewer = fields.String(
         required=True,
         validate=validate.Length(min=1, max=200),
@@ -313,8 +320,8 @@ class DecisionCreateSchema(ma.Schema):
     supersedes = fields.Integer(
         allow_none=True,
         metadata={
-            "description": "The decision id the reviewer saw as current (null: none); when "
-            "another decision came since, 409. Left out, no check."
+            "description": "The decision id the reviewer saw as current (null: none, or "
+            "retracted); when another decision came since, 409. Left out, no check."
         },
     )
 

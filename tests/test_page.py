@@ -1,0 +1,482 @@
+"""The screening page: the HTML shell and its static files through the Flask test client, then
+end-to-end tests in headless Chromium (Playwright) against the real waitress server, which runs
+with the fake encoder on a loopback port.
+
+The browser tests skip, saying why, only where Playwright or Chromium is missing; ``make test``
+installs both when it may (see the Makefile).
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import webapi
+from tests.conftest import DATA, note_screenshot
+from webapi.pages import CONTENT_SECURITY_POLICY
+
+PACKAGE = Path(webapi.__file__).parent
+STATIC = PACKAGE / "static"
+PAGE_FILES = sorted(
+    p for p in [*STATIC.rglob("*"), *(PACKAGE / "templates").rglob("*")] if p.is_file()
+)
+RIS = DATA / "import" / "van_de_Schoot_2017" / "schoot-lgmm-ptsd-included-1.ris"
+TABLE = DATA / "import" / "asreview_demo_data_historic" / "PTSD_VandeSchoot_18_debug.csv"
+QUESTION = (
+    "Latent trajectories of posttraumatic stress symptoms after trauma: growth mixture models"
+)
+THEMES = ["Children and adolescents", "Military and veterans", "Disaster survivors", "Injury"]
+
+# The only addresses the page's files name: links a reviewer opens in a new tab, and the SVG
+# namespace (a name, never fetched).
+ALLOWED_URLS = {
+    "https://doi.org/",
+    "https://pubmed.ncbi.nlm.nih.gov/",
+    "http://www.w3.org/2000/svg",
+}
+
+
+# -- the shell and its files, without a browser -------------------------------------------------
+
+
+def test_the_page_is_served_at_the_root_with_a_strict_policy(client):
+    response = client.get("/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    policy = response.headers["Content-Security-Policy"]
+    assert policy == CONTENT_SECURITY_POLICY
+    directives = dict(d.split(" ", 1) for d in policy.split("; "))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert "unsafe" not in policy and "*" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    html = response.get_data(as_text=True)
+    # One external module and nothing inline: no script body, style element or handler attribute.
+    assert re.findall(r"<script\b[^>]*>", html) == [
+        '<script type="module" src="/static/js/app.js">'
+    ]
+    assert [body.strip() for body in re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)] == [""]
+    assert "<style" not in html and " style=" not in html
+    assert re.search(r"\son[a-z]+=", html) is None
+
+
+def test_the_page_is_not_in_the_openapi_document(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert "/" not in paths and not any(p.startswith("/static") for p in paths)
+
+
+def test_every_static_file_is_served_with_its_type(client):
+    types = {".js": "javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+    for path in PAGE_FILES:
+        if path.parent.name == "templates":
+            continue
+        response = client.get("/static/" + path.relative_to(STATIC).as_posix())
+        assert response.status_code == 200, path
+        assert types[path.suffix] in response.mimetype, (path, response.mimetype)
+        response.close()
+
+
+def test_every_module_the_page_imports_is_there():
+    for module in STATIC.rglob("*.js"):
+        for target in re.findall(r'^import .* from "(\.[^"]+)";$', module.read_text(), re.M):
+            assert (module.parent / target).resolve().is_file(), (module, target)
+
+
+def test_the_page_names_no_resource_on_the_internet():
+    for path in PAGE_FILES:
+        for url in re.findall(r"https?://[^\s\"'`)<>]*", path.read_text(encoding="utf-8")):
+            assert url.split("${")[0] in ALLOWED_URLS, (path.name, url)
+
+
+def test_record_text_never_goes_through_an_html_parser():
+    """Record text is put in with textContent and text nodes only (never parsed as HTML), and no
+    code is made from strings."""
+    forbidden = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment"
+        r"|DOMParser|\beval\(|new Function|setAttribute\(\"style\"|\.style\."
+    )
+    for module in STATIC.rglob("*.js"):
+        assert forbidden.search(module.read_text()) is None, module
+
+
+def test_the_page_files_are_package_data():
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["webapi"]
+    packaged = {
+        PACKAGE / match
+        for pattern in patterns
+        for match in glob.glob(pattern, root_dir=PACKAGE, recursive=True)
+    }
+    assert set(PAGE_FILES) <= packaged
+
+
+# -- in a real browser ---------------------------------------------------------------------------
+
+CHROMIUM = Path(os.environ.get("SCREENWISE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # needed as root (CI containers)
+    "--disable-gpu",
+    "--disable-background-networking",  # else Chromium keeps calling hosts it cannot reach
+    "--disable-component-update",
+    "--disable-sync",
+]
+WIDE = {"width": 1366, "height": 768}
+NARROW = {"width": 420, "height": 860}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is not installed: pip install -e '.[test]' (make test does)")
+    if not CHROMIUM.is_file():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: apt-get install -y chromium (make test does when it "
+            "runs as root or with sudo), or point SCREENWISE_CHROMIUM at one"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watch:
+    """What a page did that it should not: requests off the loopback server, console errors
+    (a Content-Security-Policy violation is one), uncaught exceptions."""
+
+    def __init__(self, page, base: str) -> None:
+        self.base = base
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.expected: set[int] = set()  # error statuses a test provokes on purpose
+        page.on("request", self._request)
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _request(self, request) -> None:
+        url = request.url
+        if not (url.startswith(self.base + "/") or url.startswith(("blob:", "data:"))):
+            self.outside.append(url)
+
+    def expect(self, status: int) -> None:
+        self.expected.add(status)
+
+    def check(self) -> None:
+        assert self.outside == [], "requests left 127.0.0.1"
+        provoked = tuple(f"responded with a status of {status} " for status in self.expected)
+        assert [e for e in self.errors if not provoked or not any(p in e for p in provoked)] == []
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport=WIDE, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    watch = Watch(page, live_server)
+    page.base = live_server
+    page.watch = watch
+    yield page
+    context.close()
+    watch.check()
+
+
+def shoot(page, screenshot_dir: Path, name: str, *, full_page: bool = False) -> None:
+    path = screenshot_dir / f"{name}.png"
+    page.screenshot(path=path, full_page=full_page)
+    note_screenshot(path)
+
+
+def text(page, selector: str) -> str:
+    return page.locator(selector).inner_text().strip()
+
+
+def wait_text(page, selector: str, expected: str) -> None:
+    page.wait_for_function(
+        "([s, t]) => document.querySelector(s)?.textContent.trim() === t",
+        arg=[selector, expected],
+    )
+
+
+def record_ready(page) -> None:
+    page.wait_for_selector("#record[aria-busy=false] #record-title")
+
+
+def press_and_wait_for_next(page, key: str) -> None:
+    """Press a decision key and wait until another record is shown."""
+    before = page.locator("#record").get_attribute("data-record-id")
+    page.keyboard.press(key)
+    page.wait_for_function(
+        "id => { const r = document.querySelector('#record');"
+        " return r && r.dataset.recordId !== id && r.getAttribute('aria-busy') === 'false'; }",
+        arg=before,
+    )
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((el) => !el.closest('[hidden]') && el.type !== 'hidden')
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+    && !el.getAttribute('aria-labelledby') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map((el) => el.outerHTML.slice(0, 80))"""
+
+
+def assert_controls_labelled(page) -> None:
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
+
+
+@pytest.mark.browser
+def test_a_review_in_the_browser(page, screenshot_dir, service):
+    """Create a project, upload real exports, screen ten records with the keyboard, undo, see
+    the progress, search, change a decision in the history, export."""
+    page.goto(page.base + "/")
+    page.wait_for_selector("#create-project")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    focus = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert focus == "solid"  # focus is visible
+    assert_controls_labelled(page)
+
+    page.fill("#reviewer", "ann")
+    page.fill("#project-name", "PTSD trajectories")
+    page.fill("#project-question", QUESTION)
+    page.fill("#project-themes", "\n".join(THEMES))
+    page.press("#project-name", "Enter")
+
+    # Upload: the progress bar, then one summary row per file.
+    page.wait_for_selector("#import-form")
+    assert_controls_labelled(page)
+    page.set_input_files("#import-files", [str(RIS), str(TABLE)])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-summary")
+    assert page.locator("#upload-progress").get_attribute("value") == "100"
+    rows = page.locator("#import-summary tbody tr")
+    assert rows.count() == 2
+    summary = {
+        rows.nth(i).locator("th").inner_text(): {
+            field: rows.nth(i).locator(f"[data-field={field}]").inner_text()
+            for field in ("added", "duplicates", "without_abstract", "prior_labels")
+        }
+        for i in range(2)
+    }
+    assert summary == {
+        RIS.name: {
+            "added": "355",
+            "duplicates": "8",
+            "without_abstract": "164",
+            "prior_labels": "none",
+        },
+        TABLE.name: {
+            "added": "96",
+            "duplicates": "2",
+            "without_abstract": "24",
+            "prior_labels": "none",
+        },
+    }
+
+    # Screening: the queue starts from the review question.
+    page.click("text=Start screening")
+    record_ready(page)
+    wait_text(page, "#stat-screened", "0")
+    assert text(page, "#stat-total") == "451"
+    assert page.locator("#record-score").get_attribute("data-mode") == "question"
+    assert page.locator("#record-title mark").count() > 0  # the question's terms
+    assert page.locator(".chip-theme").count() == len(THEMES)
+    assert_controls_labelled(page)
+
+    # Typing in the note is not a shortcut; Esc leaves the field and the keys work again.
+    page.keyboard.press("n")
+    assert page.evaluate("document.activeElement.id") == "note"
+    page.keyboard.type("interim data only")
+    assert text(page, "#stat-screened") == "0"
+    page.keyboard.press("Escape")
+    chip = page.locator(".chip-theme").first
+    pressed = chip.get_attribute("aria-pressed")
+    page.keyboard.press("1")
+    assert chip.get_attribute("aria-pressed") != pressed
+
+    page.evaluate("() => { window.sameDocument = true; }")
+    keys = "imeieeimee"
+    shot = False
+    for number, key in enumerate(keys, 1):
+        if not shot and page.locator(".abstract p:not(.muted)").count():
+            shoot(page, screenshot_dir, "screening-1366x768")
+            shot = True
+        press_and_wait_for_next(page, key)
+        wait_text(page, "#stat-screened", str(number))
+        page.wait_for_function(
+            "() => document.querySelector('#announce').textContent.includes('Next:')"
+        )
+    if not shot:
+        shoot(page, screenshot_dir, "screening-1366x768")
+    assert page.evaluate("() => window.sameDocument")  # no page load between records
+    included = keys.count("i")
+    assert text(page, "#stat-included") == str(included)
+    assert text(page, "#stat-excluded") == str(keys.count("e"))
+    # One include and one exclude: the queue now follows the model, retrained as we go.
+    assert page.locator("#record-score").get_attribute("data-mode") == "model"
+    trained = f"trained on {included} includes and {keys.count('e')} excludes"
+    assert trained in text(page, "#record-mode")
+    assert page.locator("#mini-recall path.curve").get_attribute("data-points") == "10"
+
+    # Undo appends the state before: the last record is shown again, one fewer screened.
+    last_title = page.locator("#undo-hint").inner_text()
+    page.keyboard.press("u")
+    wait_text(page, "#stat-screened", "9")
+    assert "Undone" in text(page, ".chip-opened")
+    assert page.locator("#record-title").inner_text()[:40] in last_title
+    press_and_wait_for_next(page, "e")
+    wait_text(page, "#stat-screened", "10")
+    labels = [d["label"] for d in service.decisions(1, reviewer="ann")]
+    assert len(labels) == 12 and labels[-2] == "undecided"
+    assert len(service.store.current_themes(1)) == 10  # the chips went with each decision
+
+    # Progress: the numbers and the curve.
+    page.click("#project-nav >> text=Progress")
+    page.wait_for_selector("#recall-chart path.curve")
+    assert text(page, "#stat-screened").startswith("10 / 451")
+    assert text(page, "#stat-included") == str(included)
+    assert page.locator("#recall-chart path.curve").get_attribute("data-points") == "10"
+    assert text(page, "#stat-remaining").startswith("≈")
+    shoot(page, screenshot_dir, "progress-1366x768")
+    shoot(page, screenshot_dir, "progress-1366-full", full_page=True)
+
+    # Search: "/" goes to the box; a hit opens in the screening view.
+    page.keyboard.press("/")
+    page.wait_for_selector("#search-q:focus")
+    page.keyboard.type("recovery trajectories of children after traumatic injury")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".hit")
+    assert page.locator(".hit").count() == 20
+    scores = [float(s) for s in page.locator(".score-value").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
+    assert_controls_labelled(page)
+    shoot(page, screenshot_dir, "search-1366x768")
+    first = page.locator(".hit-title").first
+    title = first.inner_text()
+    first.click()
+    record_ready(page)
+    assert page.locator("#record-title").inner_text() == title
+    assert text(page, ".chip-opened") == "Opened from search"
+
+    # History: ten decisions by ann; a change appends, the earlier decision stays.
+    page.click("#project-nav >> text=History")
+    page.wait_for_selector(".history-row")
+    assert page.locator(".history-row").count() == 10
+    assert "10 records decided by ann" in text(page, "#history-count")
+    assert_controls_labelled(page)
+    page.select_option("#history-label", "include")
+    page.click(".filters button[type=submit]")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.history-row').length === n", arg=included
+    )
+    row = page.locator(".history-row").first
+    changed_id = row.get_attribute("data-record-id")
+    row.locator("text=Change").click()
+    record_ready(page)
+    assert "Include" in text(page, ".current-decision")
+    page.keyboard.press("m")
+    page.wait_for_selector(".history-row")
+    page.select_option("#history-label", "maybe")
+    page.click(".filters button[type=submit]")
+    changed = page.locator(f'.history-row[data-record-id="{changed_id}"]')
+    changed.wait_for()
+    assert "Earlier: Include (ann" in changed.inner_text()
+    shoot(page, screenshot_dir, "history-1366x768")
+
+    # The note typed at the start went with the first decision.
+    page.select_option("#history-label", "")
+    page.click(".filters button[type=submit]")
+    page.wait_for_selector("text=Note: interim data only")
+
+    # Export: both formats download with the decisions.
+    with page.expect_download() as csv_download:
+        page.click("[data-export=csv]")
+    rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text())))
+    assert len(rows) == 451
+    assert sum(r["decision"] != "" for r in rows) == 10
+    assert sum(r["decision"] == "include" for r in rows) == included - 1
+    with page.expect_download() as ris_download:
+        page.click("[data-export=ris]")
+    ris = Path(ris_download.value.path()).read_text()
+    assert ris.count("TY  - ") == 451 and ris.count("ASReview_relevant") == included - 1
+    assert ris_download.value.suggested_filename.endswith(".ris")
+
+    # Help: "?" opens the keyboard map, Esc closes it.
+    page.keyboard.press("?")
+    assert page.locator("#help").evaluate("d => d.open")
+    shoot(page, screenshot_dir, "help-1366x768")
+    page.keyboard.press("Escape")
+    assert not page.locator("#help").evaluate("d => d.open")
+
+    page.click(".brand")
+    page.wait_for_selector(".project-card")
+    assert text(page, ".project-card h2") == "PTSD trajectories"
+    shoot(page, screenshot_dir, "projects-1366x768")
+    # The API's problem documents reach the reviewer.
+    page.watch.expect(409)
+    page.fill("#project-name", "PTSD trajectories")
+    page.press("#project-name", "Enter")
+    assert "already exists" in page.locator("#create-project .error").inner_text()
+    assert page.evaluate("document.activeElement.id") == "project-name"
+
+
+@pytest.mark.browser
+def test_narrow_window(page, screenshot_dir, service):
+    """At 420 px wide: one column, no sideways scrolling, the decision buttons in reach."""
+    service.create_project("narrow", QUESTION, THEMES)
+    service.import_files("narrow", [RIS])
+    page.set_viewport_size(NARROW)
+    page.goto(page.base + "/#/p/1/screen")
+    record_ready(page)
+    page.fill("#reviewer", "bob")
+    page.keyboard.press("Enter")
+    for key in "ieiee":
+        press_and_wait_for_next(page, key)
+    wait_text(page, "#stat-screened", "5")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    assert page.locator("#decide-include").is_visible()
+    assert page.locator("#decide-include").bounding_box()["y"] < NARROW["height"]
+    shoot(page, screenshot_dir, "screening-420")
+    shoot(page, screenshot_dir, "screening-420-full", full_page=True)
+    page.click("#project-nav >> text=Progress")
+    page.wait_for_selector("#recall-chart path.curve")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    shoot(page, screenshot_dir, "progress-420", full_page=True)
+    page.click("#project-nav >> text=Import")
+    page.watch.expect(415)
+    page.set_input_files("#import-files", [str(DATA / "import" / "rendered" / "README.md")])
+    page.click("#import-form button[type=submit]")
+    error = page.locator("#import-result .error")
+    error.wait_for()
+    assert "README.md" in error.inner_text()
+
+
+@pytest.mark.browser
+def test_record_text_is_shown_as_text(page, service, tmp_path):
+    """A title, author and abstract holding HTML and a script show as text and run nothing."""
+    real = next(r for r in RIS.read_text(encoding="utf-8").split("\nER  -") if "\nAB  - " in r)
+    hostile_title = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+    hostile = re.sub(r"(?m)^TI  - (.*)$", lambda m: f"TI  - {hostile_title} {m[1]}", real, count=1)
+    hostile = re.sub(r"(?m)^AB  - ", "AB  - <b>not bold</b> ", hostile, count=1)
+    assert hostile.count("<b>") == 1 and hostile.count("<script>") == 1
+    path = tmp_path / "hostile.ris"
+    path.write_text(hostile + "\nER  - \n", encoding="utf-8")
+    service.create_project("hostile", "trauma")
+    service.import_files("hostile", [path])
+
+    page.goto(page.base + "/#/p/1/screen")
+    record_ready(page)
+    assert page.locator("#record-title").inner_text().startswith(hostile_title)
+    assert page.locator("#record script, #record img, #record b").count() == 0
+    assert "<b>not bold</b>" in page.locator(".abstract").inner_text()
+    page.goto(page.base + "/#/p/1/search?q=trajectories")
+    page.wait_for_selector(".hit")
+    assert page.locator(".hit-title").first.inner_text().startswith(hostile_title)
+    assert page.locator("#search-results script, #search-results img").count() == 0
+    assert page.evaluate("window.__pwned") is None

@@ -1,0 +1,35 @@
+"""The screening page at ``/``: one HTML shell whose ES modules (``static/js/``) use the API like
+any other client, so the page has no path to the data of its own. Not part of the OpenAPI
+document (a plain Flask blueprint)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template
+
+# Nothing inline and nothing from another origin: the page runs only its own files, so text
+# from an imported record can never run as code, and the page works offline.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index() -> Response:
+    """The single-page screening app; its views are hash routes (``#/projects``, ...)."""
+    response = Response(render_template("index.html"), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

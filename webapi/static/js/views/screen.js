@@ -1,0 +1,758 @@
+// #/p/<id>/screen[/<record id>]: one record at a time from the ranked queue (or one record
+// opened from search or history), decided with buttons or keys, with undo.
+
+import { api, reviewer, ApiError } from "../api.js";
+import { h, highlight, labelBadge, LABEL_NAMES, plural, termsOf, when } from "../dom.js";
+import { recallChart } from "../chart.js";
+import { announce, showError } from "../ui.js";
+
+const REASONS = [
+  "Wrong population",
+  "Wrong intervention or exposure",
+  "Wrong comparator",
+  "Wrong outcome",
+  "Wrong study design",
+  "Wrong publication type",
+  "Not about the review question",
+];
+const OTHER = "__other__";
+const DONE = { include: "Included", exclude: "Excluded", maybe: "Marked maybe" };
+const MAX_AUTHORS = 12;
+
+// -- undo: the decisions made in this tab, newest last, per project ------------------------
+
+function undoKey(projectId) {
+  return `screenwise.undo.${projectId}`;
+}
+
+function undoStack(projectId) {
+  try {
+    return JSON.parse(sessionStorage.getItem(undoKey(projectId)) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function saveUndo(projectId, stack) {
+  sessionStorage.setItem(undoKey(projectId), JSON.stringify(stack.slice(-50)));
+}
+
+// -- pieces of the record card ---------------------------------------------------------
+
+function doiHref(doi) {
+  const bare = doi
+    .trim()
+    .replace(/^(https?:\/\/)?(dx\.)?doi\.org\//i, "")
+    .replace(/^doi:\s*/i, "");
+  return /^10\.\S+\/\S+$/.test(bare)
+    ? `https://doi.org/${bare.split("/").map(encodeURIComponent).join("/")}`
+    : null;
+}
+
+function externalLink(href, text, label) {
+  return h(
+    "a",
+    { href, target: "_blank", rel: "noopener noreferrer", class: "ext" },
+    text,
+    h("span", { class: "visually-hidden" }, ` ${label} (opens in a new tab)`),
+  );
+}
+
+function sourceLine(record) {
+  const parts = [];
+  if (record.journal) parts.push(h("span", { class: "journal" }, record.journal));
+  if (record.year) parts.push(h("span", null, String(record.year)));
+  const doi = record.doi && doiHref(record.doi);
+  if (doi) parts.push(externalLink(doi, `DOI ${record.doi}`, ""));
+  if (/^\d{1,9}$/.test((record.pmid || "").trim())) {
+    parts.push(
+      externalLink(
+        `https://pubmed.ncbi.nlm.nih.gov/${record.pmid.trim()}/`,
+        `PubMed ${record.pmid.trim()}`,
+        "",
+      ),
+    );
+  }
+  if (!doi && record.url && /^https?:\/\//i.test(record.url))
+    parts.push(externalLink(record.url, "Link", "to the record"));
+  const line = h("p", { class: "source" });
+  parts.forEach((part, i) =>
+    line.append(...(i ? [h("span", { class: "sep", "aria-hidden": "true" }, "·"), part] : [part])),
+  );
+  return line;
+}
+
+function authorsLine(authors) {
+  if (!authors || !authors.length) return h("p", { class: "authors muted" }, "No authors listed");
+  const shown = authors.slice(0, MAX_AUTHORS).join("; ");
+  const more = authors.length > MAX_AUTHORS ? ` and ${authors.length - MAX_AUTHORS} more` : "";
+  return h("p", { class: "authors" }, shown + more);
+}
+
+function abstractBlock(text, terms) {
+  const block = h("section", { class: "abstract", "aria-label": "Abstract" });
+  if (!text || !text.trim()) {
+    block.append(h("p", { class: "muted" }, "No abstract in the imported record."));
+    return block;
+  }
+  for (const paragraph of text.split(/\n\s*\n|\r?\n/).filter((p) => p.trim())) {
+    block.append(h("p", null, highlight(paragraph.trim(), terms)));
+  }
+  return block;
+}
+
+function scoreChip(item) {
+  if (item.score === null || item.score === undefined)
+    return h("span", { class: "chip chip-score muted" }, "Not scored");
+  const name =
+    { model: "Relevance", similarity: "Similarity", question: "Match to question" }[item.mode] ||
+    "Score";
+  return h(
+    "span",
+    { class: "chip chip-score", id: "record-score", "data-mode": item.mode },
+    `${name} ${item.score.toFixed(2)}`,
+  );
+}
+
+function modeSentence(queue) {
+  const labels = (queue.model && queue.model.labels) || { include: 0, exclude: 0 };
+  const text = {
+    model: `Ranked by the relevance model, trained on ${plural(labels.include, "include")} and ${plural(labels.exclude, "exclude")}`,
+    similarity:
+      "Ranked by similarity to the included records; the model starts after an exclude too",
+    question:
+      "Ranked by similarity to the review question; the model starts after one include and one exclude",
+    none: "In import order: no review question and no decisions yet",
+  }[queue.mode];
+  return `${text}. ${plural(queue.unscreened, "record")} to screen.`;
+}
+
+function decisionLine(decision) {
+  if (!decision) return h("p", { class: "current-decision" }, "Not decided yet.");
+  return h(
+    "p",
+    { class: "current-decision" },
+    "Current decision: ",
+    labelBadge(decision.label),
+    decision.reason ? ` ${decision.reason}.` : "",
+    ` By ${decision.reviewer}, ${when(decision.created_at)}.`,
+  );
+}
+
+// -- the view --------------------------------------------------------------------------
+
+export async function show(main, ctx) {
+  const { project, alive } = ctx;
+  const pid = project.project_id;
+  const terms = termsOf(project.question);
+  const themeNames = project.themes.map((t) => t.name);
+  let state = null; // {record, source, decision, labelled, suggestions, queue, selected}
+  let busy = false;
+
+  // The panel is built once; the record card is rebuilt per record.
+  const card = h(
+    "article",
+    { class: "card record", id: "record", "aria-labelledby": "record-title", "aria-busy": "true" },
+    h("p", { class: "muted" }, "Loading the next record…"),
+  );
+  const message = h("div", { class: "panel-message", "aria-live": "assertive" });
+  const buttons = ["include", "exclude", "maybe"].map((label) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: ["btn", "btn-decide", `btn-${label}`],
+        id: `decide-${label}`,
+        "aria-keyshortcuts": label[0],
+        onclick: () => decide(label),
+      },
+      LABEL_NAMES[label],
+      " ",
+      h("kbd", { "aria-hidden": "true" }, label[0].toUpperCase()),
+    ),
+  );
+  const chips = h("div", { class: "chips theme-chips" });
+  const themesBox = h(
+    "fieldset",
+    { class: "themes", hidden: !themeNames.length },
+    h("legend", null, "Themes ", h("span", { class: "hint" }, "(1–9)")),
+    chips,
+    h(
+      "p",
+      { class: "hint chips-hint" },
+      "Suggested themes start switched on; accept them or change them.",
+    ),
+  );
+  const reasonSelect = h(
+    "select",
+    {
+      id: "reason",
+      name: "reason",
+      "aria-keyshortcuts": "r",
+      onchange: () => (otherBox.hidden = reasonSelect.value !== OTHER),
+    },
+    h("option", { value: "" }, "No reason given"),
+    REASONS.map((r) => h("option", { value: r }, r)),
+    h("option", { value: OTHER }, "Other…"),
+  );
+  const otherInput = h("input", {
+    id: "reason-other",
+    name: "reason_other",
+    type: "text",
+    maxlength: 500,
+  });
+  const otherBox = h(
+    "div",
+    { class: "field", hidden: true },
+    h("label", { for: "reason-other" }, "Other reason"),
+    otherInput,
+  );
+  const note = h("textarea", {
+    id: "note",
+    name: "note",
+    rows: 2,
+    "aria-keyshortcuts": "n",
+    maxlength: 20000,
+  });
+  const undoButton = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn-ghost btn-undo",
+      id: "undo",
+      "aria-keyshortcuts": "u",
+      onclick: () => undo(),
+    },
+    "Undo last decision ",
+    h("kbd", { "aria-hidden": "true" }, "U"),
+  );
+  const undoHint = h("p", { class: "hint", id: "undo-hint" });
+  undoButton.setAttribute("aria-describedby", "undo-hint");
+
+  const stats = {
+    screened: h("strong", { id: "stat-screened" }, "–"),
+    total: h("span", { id: "stat-total" }, "–"),
+    bar: h("progress", {
+      id: "screened-bar",
+      max: 1,
+      value: 0,
+      "aria-label": "Share of records screened",
+    }),
+    included: h("dd", { id: "stat-included" }, "–"),
+    excluded: h("dd", { id: "stat-excluded" }, "–"),
+    remaining: h("dd", { id: "stat-remaining" }, "–"),
+    chart: h("div", { class: "mini-chart" }),
+  };
+  const miniProgress = h(
+    "section",
+    { class: "card progress-strip", "aria-labelledby": "mini-title" },
+    h("h2", { id: "mini-title", class: "visually-hidden" }, "Progress"),
+    h(
+      "div",
+      { class: "strip-screened" },
+      h("p", { class: "screened-line" }, stats.screened, " of ", stats.total, " screened"),
+      stats.bar,
+    ),
+    h(
+      "dl",
+      { class: "stats" },
+      h("div", null, h("dt", null, "Included"), stats.included),
+      h("div", null, h("dt", null, "Excluded"), stats.excluded),
+      h("div", null, h("dt", null, "Relevant left (est.)"), stats.remaining),
+    ),
+    h(
+      "a",
+      {
+        class: "strip-chart",
+        href: `#/p/${pid}/progress`,
+        "aria-label": "Recall curve: full progress",
+      },
+      stats.chart,
+    ),
+  );
+
+  const panel = h(
+    "aside",
+    { class: "panel", "aria-label": "Decision" },
+    h(
+      "section",
+      { class: "card decide-card", "aria-labelledby": "decide-title" },
+      h("h2", { id: "decide-title", class: "visually-hidden" }, "Decide"),
+      message,
+      h("div", { class: "decide-buttons", role: "group", "aria-label": "Decision" }, buttons),
+      themesBox,
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "reason" }, "Exclusion reason ", h("span", { class: "hint" }, "(R)")),
+        reasonSelect,
+      ),
+      otherBox,
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "note" }, "Note ", h("span", { class: "hint" }, "(N)")),
+        note,
+      ),
+      undoButton,
+      undoHint,
+    ),
+    h(
+      "p",
+      { class: "shortcut-line", id: "shortcut-line" },
+      h("kbd", null, "I"),
+      " include ",
+      h("kbd", null, "E"),
+      " exclude ",
+      h("kbd", null, "M"),
+      " maybe ",
+      h("kbd", null, "U"),
+      " undo ",
+      themeNames.length ? [h("kbd", null, "1–9"), " themes "] : null,
+      h("kbd", null, "/"),
+      " search ",
+      h("kbd", null, "?"),
+      " help",
+    ),
+  );
+  const heading = h("h1", { class: "visually-hidden" }, `Screen · ${project.name}`);
+  main.append(heading, h("div", { class: "screen-layout" }, card, panel, miniProgress));
+
+  function say(text, kind = "info") {
+    message.replaceChildren(
+      text
+        ? h(
+            "p",
+            {
+              class: kind === "error" ? "error" : "notice",
+              role: kind === "error" ? "alert" : null,
+            },
+            text,
+          )
+        : "",
+    );
+  }
+
+  function renderUndo() {
+    const stack = undoStack(pid);
+    const lastEntry = stack[stack.length - 1];
+    undoButton.disabled = !lastEntry;
+    const title =
+      lastEntry && lastEntry.title.length > 80
+        ? `${lastEntry.title.slice(0, 78)}…`
+        : lastEntry && lastEntry.title;
+    undoHint.textContent = lastEntry
+      ? `Undoes ${LABEL_NAMES[lastEntry.label]} on “${title}”.`
+      : "Nothing to undo yet.";
+  }
+
+  function renderChips() {
+    chips.replaceChildren();
+    const scores = new Map((state.suggestions || []).map((t) => [t.theme, t]));
+    themeNames.forEach((name, index) => {
+      const suggestion = scores.get(name);
+      const on = state.selected.has(name);
+      const key = index < 9 ? String(index + 1) : null;
+      const spoken = [
+        name,
+        key ? `theme ${key}` : null,
+        suggestion && suggestion.suggested ? "suggested" : null,
+        suggestion ? `score ${suggestion.score.toFixed(2)}` : null,
+      ]
+        .filter(Boolean)
+        .join(", ");
+      chips.append(
+        h(
+          "button",
+          {
+            type: "button",
+            class: ["chip", "chip-theme", suggestion && suggestion.suggested ? "suggested" : null],
+            "aria-pressed": on ? "true" : "false",
+            "aria-label": spoken,
+            "data-theme": name,
+            "aria-keyshortcuts": key,
+            onclick: () => toggleTheme(name),
+          },
+          key ? h("kbd", { "aria-hidden": "true" }, key) : null,
+          h("span", { class: "chip-name" }, name),
+          suggestion
+            ? h(
+                "span",
+                { class: "chip-value", "aria-hidden": "true" },
+                `${Math.round(suggestion.score * 100)}%`,
+              )
+            : null,
+        ),
+      );
+    });
+  }
+
+  function toggleTheme(name) {
+    if (!state) return;
+    if (state.selected.has(name)) state.selected.delete(name);
+    else state.selected.add(name);
+    renderChips();
+    chips.querySelector(`[data-theme="${CSS.escape(name)}"]`)?.focus({ preventScroll: true });
+    announce(`${name} ${state.selected.has(name) ? "on" : "off"}`);
+  }
+
+  function renderRecord() {
+    const { record } = state;
+    card.replaceChildren();
+    card.dataset.recordId = record.record_id;
+    card.setAttribute("aria-busy", "false");
+    const top = h("div", { class: "record-top" });
+    if (state.source === "queue") {
+      top.append(
+        scoreChip(record),
+        h("span", { class: "mode", id: "record-mode" }, modeSentence(state.queue)),
+      );
+    } else {
+      top.append(
+        h("span", { class: "chip chip-opened" }, state.reason || "Opened record"),
+        decisionLine(state.decision),
+      );
+    }
+    const title = h(
+      "h2",
+      { id: "record-title", tabindex: "-1" },
+      highlight(record.title || "(no title)", terms),
+    );
+    const parts = [
+      top,
+      title,
+      authorsLine(record.authors),
+      sourceLine(record),
+      abstractBlock(record.abstract, terms),
+    ];
+    if (record.keywords && record.keywords.length) {
+      parts.push(
+        h(
+          "p",
+          { class: "keywords" },
+          h("span", { class: "kw-label" }, "Keywords: "),
+          highlight(record.keywords.join("; "), terms),
+        ),
+      );
+    }
+    const nearest = record.nearest_includes || [];
+    if (nearest.length) {
+      parts.push(
+        h(
+          "details",
+          { class: "why" },
+          h("summary", null, "Why here: the most similar included records"),
+          h(
+            "ul",
+            null,
+            nearest.map((n) =>
+              h(
+                "li",
+                null,
+                h("span", { class: "sim" }, n.similarity.toFixed(2)),
+                " ",
+                h(
+                  "a",
+                  { href: `#/p/${pid}/screen/${n.record_id}` },
+                  n.title || `Record ${n.record_id}`,
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+    card.append(...parts);
+    // Fields start from the record's current decision when it has one (a change of mind).
+    const current = state.decision;
+    const knownReason =
+      current &&
+      current.reason &&
+      [...reasonSelect.options].some((o) => o.value === current.reason);
+    if (current && current.reason && !knownReason)
+      reasonSelect.append(h("option", { value: current.reason }, current.reason));
+    reasonSelect.value = current && current.label === "exclude" ? current.reason || "" : "";
+    otherInput.value = "";
+    otherBox.hidden = true;
+    note.value = current ? current.note || "" : "";
+    renderChips();
+    for (const button of buttons) {
+      button.disabled = false;
+      button.setAttribute(
+        "aria-pressed",
+        current && button.id === `decide-${current.label}` ? "true" : "false",
+      );
+    }
+  }
+
+  function renderDone(queue) {
+    state = null;
+    card.replaceChildren(
+      h("h2", { id: "record-title", tabindex: "-1" }, "Every record is screened"),
+      h(
+        "p",
+        null,
+        `No record is waiting in the queue: ${plural(queue.unscreened, "record")} left to screen.`,
+      ),
+      h(
+        "p",
+        null,
+        h("a", { class: "btn", href: `#/p/${pid}/import` }, "Import files"),
+        " ",
+        h("a", { class: "btn", href: `#/p/${pid}/progress` }, "See progress"),
+      ),
+    );
+    card.setAttribute("aria-busy", "false");
+    for (const button of buttons) button.disabled = true;
+    chips.replaceChildren();
+  }
+
+  async function selectedThemesOf(recordId, suggestions) {
+    if (!themeNames.length) return { labelled: null, selected: new Set() };
+    const themes = await api.recordThemes(pid, recordId);
+    const chosen =
+      themes.labelled !== null
+        ? themes.labelled
+        : (suggestions || themes.themes).filter((t) => t.suggested).map((t) => t.theme);
+    return {
+      labelled: themes.labelled,
+      selected: new Set(chosen),
+      suggestions: suggestions || themes.themes,
+    };
+  }
+
+  async function loadQueue() {
+    card.setAttribute("aria-busy", "true");
+    const queue = await api.queue(pid);
+    if (!alive()) return null;
+    if (!queue.items.length) {
+      renderDone(queue);
+      return null;
+    }
+    const item = queue.items[0];
+    const themes = await selectedThemesOf(item.record_id, item.themes);
+    if (!alive()) return null;
+    state = {
+      record: item,
+      source: "queue",
+      decision: null,
+      queue,
+      suggestions: item.themes,
+      ...themes,
+    };
+    state.suggestions = item.themes;
+    renderRecord();
+    return item;
+  }
+
+  async function loadRecord(recordId, reason, from = null) {
+    card.setAttribute("aria-busy", "true");
+    const record = await api.record(pid, recordId);
+    const themes = await selectedThemesOf(recordId, null);
+    if (!alive()) return null;
+    state = { record, source: "record", decision: record.decision, reason, from, ...themes };
+    renderRecord();
+    return record;
+  }
+
+  let progressAsked = 0;
+
+  async function refreshProgress() {
+    const asked = ++progressAsked;
+    const progress = await api.progress(pid);
+    if (!alive() || asked !== progressAsked) return; // a newer answer is on its way
+    stats.screened.textContent = progress.screened.toLocaleString();
+    stats.total.textContent = progress.records.toLocaleString();
+    stats.bar.max = Math.max(progress.records, 1);
+    stats.bar.value = progress.screened;
+    stats.included.textContent = progress.included.toLocaleString();
+    stats.excluded.textContent = progress.excluded.toLocaleString();
+    const estimate = progress.estimate;
+    stats.remaining.textContent =
+      estimate.expected === null ? "not yet" : `≈ ${estimate.expected.toFixed(1)}`;
+    stats.remaining.title =
+      estimate.expected === null
+        ? "Needs one include and one exclude"
+        : `95\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)}`;
+    stats.chart.replaceChildren(recallChart(progress, { compact: true, id: "mini-recall" }));
+  }
+
+  function focusCard() {
+    // A new record starts at its title: scrolled to the top, focus on the title unless the
+    // reviewer is on a control of the panel (then it stays there).
+    window.scrollTo({ top: 0 });
+    const active = document.activeElement;
+    if (
+      !active ||
+      active === document.body ||
+      !document.contains(active) ||
+      card.contains(active) ||
+      active === main
+    ) {
+      card.querySelector("#record-title")?.focus({ preventScroll: true });
+    }
+  }
+
+  async function next(spoken) {
+    const item = await loadQueue();
+    if (!alive()) return;
+    focusCard();
+    announce(
+      item
+        ? `${spoken} Next: ${item.title || "a record without title"}.`
+        : `${spoken} Every record is screened.`,
+    );
+  }
+
+  async function decide(label) {
+    if (busy || !state) return;
+    if (!reviewer()) {
+      say(
+        "Enter your name in the Reviewer field at the top first: every decision carries it.",
+        "error",
+      );
+      document.getElementById("reviewer").focus();
+      return;
+    }
+    const { record } = state;
+    const body = {
+      label,
+      note: note.value.trim(),
+      supersedes: state.decision ? state.decision.decision_id : null,
+    };
+    if (label === "exclude")
+      body.reason = reasonSelect.value === OTHER ? otherInput.value.trim() : reasonSelect.value;
+    if (themeNames.length) body.themes = themeNames.filter((t) => state.selected.has(t));
+    busy = true;
+    buttons.forEach((b) => (b.disabled = true));
+    say("");
+    try {
+      const made = await api.decide(pid, record.record_id, body);
+      const stack = undoStack(pid);
+      stack.push({
+        record_id: record.record_id,
+        title: record.title || `Record ${record.record_id}`,
+        label,
+        decision_id: made.decision_id,
+        previous: state.decision
+          ? {
+              label: state.decision.label,
+              reason: state.decision.reason,
+              note: state.decision.note,
+            }
+          : null,
+        labelled: state.labelled,
+      });
+      saveUndo(pid, stack);
+      renderUndo();
+      const spoken = `${DONE[label]}: ${record.title || "record"}.`;
+      if (state.source === "record" && state.from === "history") {
+        window.location.hash = `#/p/${pid}/history`;
+        announce(spoken);
+        return;
+      }
+      if (state.source === "record") window.history.replaceState(null, "", `#/p/${pid}/screen`);
+      // The next record is what the reviewer waits for: keys work again once it is shown,
+      // while the progress figures catch up.
+      refreshProgress().catch((error) => showError(error, miniProgress));
+      await next(spoken);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        say(`${error.message} The record's current state is shown.`, "error");
+        await loadRecord(record.record_id, "Changed meanwhile");
+      } else {
+        say(error.message, "error");
+        buttons.forEach((b) => (b.disabled = false));
+      }
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function undo() {
+    if (busy) return;
+    const stack = undoStack(pid);
+    const entry = stack.pop();
+    if (!entry) {
+      say("Nothing to undo.");
+      return;
+    }
+    if (!reviewer()) {
+      say("Enter your name in the Reviewer field at the top first.", "error");
+      document.getElementById("reviewer").focus();
+      return;
+    }
+    // Append-only: undo appends the state before the decision (or retracts a first one).
+    const body = entry.previous ? { ...entry.previous } : { label: "undecided" };
+    if (entry.labelled !== null) body.themes = entry.labelled;
+    body.supersedes = entry.decision_id;
+    busy = true;
+    try {
+      await api.decide(pid, entry.record_id, body);
+      saveUndo(pid, stack);
+      renderUndo();
+      window.history.replaceState(null, "", `#/p/${pid}/screen/${entry.record_id}`);
+      await loadRecord(entry.record_id, "Undone: decide again");
+      refreshProgress().catch((error) => showError(error, miniProgress));
+      focusCard();
+      say(`Undone: ${LABEL_NAMES[entry.label]} on “${entry.title}”. Decide again.`);
+      announce(`Undone. ${entry.title} is shown again.`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        saveUndo(pid, stack); // that decision is no longer the current one: it cannot be undone
+        renderUndo();
+      }
+      say(error.message, "error");
+    } finally {
+      busy = false;
+    }
+  }
+
+  function onKey(event) {
+    const key = event.key.toLowerCase();
+    if (key === "i" || key === "e" || key === "m") {
+      decide({ i: "include", e: "exclude", m: "maybe" }[key]);
+      return true;
+    }
+    if (key === "u") {
+      undo();
+      return true;
+    }
+    if (key === "r") {
+      reasonSelect.focus();
+      return true;
+    }
+    if (key === "n") {
+      note.focus();
+      return true;
+    }
+    if (/^[1-9]$/.test(key) && state && themeNames[Number(key) - 1]) {
+      toggleTheme(themeNames[Number(key) - 1]);
+      return true;
+    }
+    return false;
+  }
+
+  function failed(error) {
+    if (!alive()) return;
+    card.replaceChildren();
+    card.setAttribute("aria-busy", "false");
+    showError(error, card);
+  }
+
+  // Keys work as soon as the view is there; the record and the figures arrive when they can.
+  renderUndo();
+  refreshProgress().catch((error) => showError(error, miniProgress));
+  if (ctx.arg) {
+    const from = ctx.params.get("from");
+    const opened = { history: "Opened from history", search: "Opened from search" }[from];
+    loadRecord(Number(ctx.arg), opened || "Opened record", from).catch(failed);
+  } else {
+    loadQueue()
+      .then(
+        (item) => item && alive() && announce(`Next: ${item.title || "a record without title"}.`),
+      )
+      .catch(failed);
+  }
+  return { onKey };
+}
