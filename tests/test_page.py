@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import webapi
-from tests.conftest import DATA, note_screenshot
+from tests.conftest import DATA, make_reviewer, note_screenshot
 from webapi.pages import CONTENT_SECURITY_POLICY
 
 PACKAGE = Path(webapi.__file__).parent
@@ -105,6 +105,22 @@ def test_record_text_never_goes_through_an_html_parser():
         assert forbidden.search(module.read_text()) is None, module
 
 
+def test_only_api_js_talks_to_the_api_and_the_token_stays_in_the_tab():
+    """Every request goes through api.js, which adds the bearer token and turns any 401 into
+    the login view; the token lives in the tab's sessionStorage, never in localStorage or a
+    cookie."""
+    for module in STATIC.rglob("*.js"):
+        source = module.read_text()
+        if module.name != "api.js":
+            assert re.search(r"\bfetch\(|XMLHttpRequest|[\"'`]/api\b", source) is None, module
+        assert "localStorage." not in source and "document.cookie" not in source, module
+    api = (STATIC / "js" / "api.js").read_text()
+    assert re.findall(r"sessionStorage\.setItem\([^)]*\)", api) == [
+        "sessionStorage.setItem(TOKEN_KEY, token)"
+    ]
+    assert api.count("Authorization: `Bearer ${token}`") == 1
+
+
 def test_the_page_files_are_package_data():
     pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["webapi"]
@@ -175,16 +191,38 @@ class Watch:
 
 
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport=WIDE, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    watch = Watch(page, live_server)
-    page.base = live_server
-    page.watch = watch
-    yield page
-    context.close()
-    watch.check()
+def open_page(browser, live_server):
+    """``open_page(viewport=WIDE)``: a page in a browser context of its own (its own
+    sessionStorage, so its own signed-in reviewer), watched until the test ends."""
+    opened = []
+
+    def open_(viewport: dict = WIDE):
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.watch = Watch(page, live_server)
+        page.base = live_server
+        opened.append((context, page.watch))
+        return page
+
+    yield open_
+    for context, _ in opened:
+        context.close()
+    for _, watch in opened:
+        watch.check()
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page()
+
+
+def sign_in(page, token: str, route: str = "") -> None:
+    """Open the page at ``route`` (a hash) and sign in with ``token`` in the login view."""
+    page.goto(page.base + "/" + route)
+    page.fill("#token", token)
+    page.press("#token", "Enter")
+    page.wait_for_selector("#session:not([hidden])")
 
 
 def shoot(page, screenshot_dir: Path, name: str, *, full_page: bool = False) -> None:
@@ -232,17 +270,36 @@ def assert_controls_labelled(page) -> None:
 
 @pytest.mark.browser
 def test_a_review_in_the_browser(page, screenshot_dir, service):
-    """Create a project, upload real exports, screen ten records with the keyboard, undo, see
-    the progress, search, change a decision in the history, export."""
-    page.goto(page.base + "/")
+    """Sign in (a wrong token first), create a project, upload real exports, screen ten records
+    with the keyboard, undo, see the progress, search, change a decision in the history,
+    export, sign out."""
+    token = make_reviewer(service, "ann", admin=True)
+    page.goto(page.base + "/#/projects")
+    page.wait_for_selector("#login-form")
+    assert page.locator("#token").get_attribute("type") == "password"
+    assert page.evaluate("document.activeElement.id") == "token"
+    assert page.locator("#session").is_hidden() and page.locator("#project-nav").is_hidden()
+    assert_controls_labelled(page)
+    shoot(page, screenshot_dir, "login-1366x768")
+    page.watch.expect(401)  # the wrong token, on purpose
+    page.fill("#token", "sw_" + "x" * 43)
+    page.press("#token", "Enter")
+    assert "not valid" in page.locator("#login-status .error").inner_text()
+    assert page.evaluate("sessionStorage.length") == 0
+    page.fill("#token", token)
+    page.press("#token", "Enter")
     page.wait_for_selector("#create-project")
+    assert text(page, "#me-name") == "ann" and page.locator("#me-admin").is_visible()
+    assert page.evaluate("Object.keys(sessionStorage)") == ["screenwise.token"]
+    page.reload()  # the tab stays signed in
+    page.wait_for_selector("#create-project")
+    assert text(page, "#me-name") == "ann"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     focus = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert focus == "solid"  # focus is visible
     assert_controls_labelled(page)
 
-    page.fill("#reviewer", "ann")
     page.fill("#project-name", "PTSD trajectories")
     page.fill("#project-question", QUESTION)
     page.fill("#project-themes", "\n".join(THEMES))
@@ -425,17 +482,26 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     assert "already exists" in page.locator("#create-project .error").inner_text()
     assert page.evaluate("document.activeElement.id") == "project-name"
 
+    # Signing out forgets the token: the login view, also after a reload.
+    page.click("#sign-out")
+    page.wait_for_selector("#login-form")
+    assert page.locator("#session").is_hidden() and page.locator("#project-nav").is_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
+    page.reload()
+    page.wait_for_selector("#login-form")
+
 
 @pytest.mark.browser
 def test_narrow_window(page, screenshot_dir, service):
     """At 420 px wide: one column, no sideways scrolling, the decision buttons in reach."""
-    service.create_project("narrow", QUESTION, THEMES)
+    project = service.create_project("narrow", QUESTION, THEMES)
     service.import_files("narrow", [RIS])
+    token = make_reviewer(service, "bob")
+    service.store.set_member(project.project_id, "bob", "maintainer")
     page.set_viewport_size(NARROW)
-    page.goto(page.base + "/#/p/1/screen")
+    sign_in(page, token, "#/p/1/screen")
     record_ready(page)
-    page.fill("#reviewer", "bob")
-    page.keyboard.press("Enter")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     for key in "ieiee":
         press_and_wait_for_next(page, key)
     wait_text(page, "#stat-screened", "5")
@@ -456,6 +522,15 @@ def test_narrow_window(page, screenshot_dir, service):
     error.wait_for()
     assert "README.md" in error.inner_text()
 
+    # A token revoked meanwhile: the next request answers 401 and the login view says why.
+    [bobs] = service.store.tokens("bob")
+    service.store.revoke_token(bobs["token_id"], actor="tests")
+    page.watch.expect(401)
+    page.click("#project-nav >> text=History")
+    page.wait_for_selector("#login-form")
+    assert "no longer valid" in text(page, "#login-form .notice")
+    assert page.evaluate("sessionStorage.length") == 0
+
 
 @pytest.mark.browser
 def test_record_text_is_shown_as_text(page, service, tmp_path):
@@ -470,7 +545,7 @@ def test_record_text_is_shown_as_text(page, service, tmp_path):
     service.create_project("hostile", "trauma")
     service.import_files("hostile", [path])
 
-    page.goto(page.base + "/#/p/1/screen")
+    sign_in(page, make_reviewer(service, "ann", admin=True), "#/p/1/screen")
     record_ready(page)
     assert page.locator("#record-title").inner_text().startswith(hostile_title)
     assert page.locator("#record script, #record img, #record b").count() == 0

@@ -1,9 +1,18 @@
-// The screening page: hash routes, the header, the help dialog and the shortcuts every view
-// shares. Each view lives in views/ and talks to the API only through api.js.
+// The screening page: sign-in, hash routes, the header, the help dialog and the shortcuts every
+// view shares. Each view lives in views/ and talks to the API only through api.js.
 
-import { api, reviewer, setReviewer } from "./api.js";
+import { api, me, onSignedOut, resume, signOut } from "./api.js";
 import { h, clear } from "./dom.js";
-import { announce, loadProject, showError } from "./ui.js";
+import {
+  announce,
+  can,
+  forgetProjects,
+  loadProject,
+  notForRole,
+  ROLE_NAMES,
+  showError,
+} from "./ui.js";
+import * as loginView from "./views/login.js";
 import * as projectsView from "./views/projects.js";
 import * as importView from "./views/import.js";
 import * as screenView from "./views/screen.js";
@@ -11,12 +20,14 @@ import * as progressView from "./views/progress.js";
 import * as searchView from "./views/search.js";
 import * as historyView from "./views/history.js";
 
+// Each view with the least role that may use it: the nav offers only what the caller's role
+// allows (the API refuses the rest with 403 anyway).
 const VIEWS = {
-  screen: { module: screenView, title: "Screen" },
-  progress: { module: progressView, title: "Progress" },
-  search: { module: searchView, title: "Search" },
-  history: { module: historyView, title: "History" },
-  import: { module: importView, title: "Import" },
+  screen: { module: screenView, title: "Screen", role: "reviewer" },
+  progress: { module: progressView, title: "Progress", role: "reviewer" },
+  search: { module: searchView, title: "Search", role: "reviewer" },
+  history: { module: historyView, title: "History", role: "reviewer" },
+  import: { module: importView, title: "Import", role: "maintainer" },
 };
 
 const main = document.getElementById("main");
@@ -49,7 +60,8 @@ function renderNav(route, project) {
   }
   projectNav.hidden = false;
   const tabs = h("ul", { class: "tabs" });
-  for (const [key, { title }] of Object.entries(VIEWS)) {
+  for (const [key, { title, role }] of Object.entries(VIEWS)) {
+    if (!can(project, role)) continue;
     const active = route.view === key;
     tabs.append(
       h(
@@ -63,46 +75,93 @@ function renderNav(route, project) {
       ),
     );
   }
-  const exportGroup = h(
-    "div",
-    { class: "export", role: "group", "aria-label": "Export the project's records and decisions" },
-    ["ris", "csv"].map((format) =>
-      h(
-        "button",
+  const exportGroup = can(project, "maintainer")
+    ? h(
+        "div",
         {
-          type: "button",
-          class: "btn btn-small",
-          "data-export": format,
-          onclick: async (event) => {
-            const button = event.currentTarget;
-            button.disabled = true;
-            try {
-              const name = await api.exportFile(project.project_id, format);
-              announce(`Exported ${name}`);
-            } catch (error) {
-              showError(error);
-            } finally {
-              button.disabled = false;
-            }
-          },
+          class: "export",
+          role: "group",
+          "aria-label": "Export the project's records and final decisions",
         },
-        `Export ${format.toUpperCase()}`,
-      ),
-    ),
-  );
+        ["ris", "csv"].map((format) =>
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn btn-small",
+              "data-export": format,
+              onclick: async (event) => {
+                const button = event.currentTarget;
+                button.disabled = true;
+                try {
+                  const name = await api.exportFile(project.project_id, format);
+                  announce(`Exported ${name}`);
+                } catch (error) {
+                  showError(error);
+                } finally {
+                  button.disabled = false;
+                }
+              },
+            },
+            `Export ${format.toUpperCase()}`,
+          ),
+        ),
+      )
+    : null;
   projectNav.append(
     h(
-      "a",
-      {
-        class: "project-name",
-        href: `#/p/${project.project_id}/screen`,
-        title: project.question || project.name,
-      },
-      project.name,
+      "div",
+      { class: "project-title" },
+      h(
+        "a",
+        {
+          class: "project-name",
+          href: `#/p/${project.project_id}/screen`,
+          title: project.question || project.name,
+        },
+        project.name,
+      ),
+      h(
+        "span",
+        { class: "role-badge", id: "project-role", title: "Your role in this project" },
+        ROLE_NAMES[project.role],
+      ),
+      project.mode === "double"
+        ? h("span", { class: "role-badge mode-badge", title: "Blind double screening" }, "Double")
+        : null,
     ),
     tabs,
-    exportGroup,
+    exportGroup || "",
   );
+}
+
+function renderSession() {
+  const who = me();
+  document.getElementById("session").hidden = !who;
+  document.getElementById("me-name").textContent = who ? who.name : "";
+  document.getElementById("me-admin").hidden = !(who && who.is_admin);
+}
+
+function showLogin(reason = "") {
+  renderSession();
+  renderNav(null, null);
+  clear(main);
+  document.title = "Sign in · screenwise";
+  current = loginView.show(main, {
+    reason,
+    onSignedIn: () => {
+      forgetProjects();
+      route();
+      main.focus({ preventScroll: true });
+    },
+  });
+}
+
+function leave() {
+  ++generation;
+  if (current && current.dispose) current.dispose();
+  current = null;
+  forgetProjects();
 }
 
 async function route() {
@@ -111,6 +170,11 @@ async function route() {
   if (current && current.dispose) current.dispose();
   current = null;
   clear(main);
+  if (!me()) {
+    showLogin();
+    return;
+  }
+  renderSession();
   let project = null;
   try {
     if (target.project) project = await loadProject(target.project);
@@ -123,10 +187,15 @@ async function route() {
   }
   if (mine !== generation) return;
   renderNav(target, project);
-  const module = target.view === "projects" ? projectsView : VIEWS[target.view].module;
+  const view = project ? VIEWS[target.view] : { module: projectsView, title: "Projects" };
   document.title = project
-    ? `${VIEWS[target.view].title} · ${project.name} · screenwise`
+    ? `${view.title} · ${project.name} · screenwise`
     : "Projects · screenwise";
+  if (project && !can(project, view.role)) {
+    current = notForRole(main, project, view.role, view.title);
+    return;
+  }
+  const module = view.module;
   const context = {
     project,
     arg: target.arg,
@@ -134,7 +203,10 @@ async function route() {
     alive: () => mine === generation,
   };
   try {
-    current = (await module.show(main, context)) || {};
+    const shown = (await module.show(main, context)) || {};
+    // A view that finished after the reviewer moved on is not the current one.
+    if (mine === generation) current = shown;
+    else if (shown.dispose) shown.dispose();
   } catch (error) {
     if (mine === generation) showError(error);
   }
@@ -151,7 +223,7 @@ function typing(target) {
 
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
-  if (event.key === "Escape" && typing(event.target) && event.target.id !== "reviewer") {
+  if (event.key === "Escape" && typing(event.target)) {
     // Leave a field so shortcuts work again, without losing what was typed.
     event.target.blur();
     main.focus();
@@ -165,7 +237,7 @@ document.addEventListener("keydown", (event) => {
   }
   if (event.key === "/") {
     const route_ = parseRoute();
-    if (!route_.project) return;
+    if (!route_.project || !me()) return;
     event.preventDefault();
     if (route_.view === "search") document.getElementById("search-q")?.focus();
     else window.location.hash = `#/p/${route_.project}/search?focus=1`;
@@ -176,15 +248,17 @@ document.addEventListener("keydown", (event) => {
 
 // -- the header ------------------------------------------------------------------------
 
-const reviewerInput = document.getElementById("reviewer");
-reviewerInput.value = reviewer();
-reviewerInput.addEventListener("input", () => setReviewer(reviewerInput.value));
-reviewerInput.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" || event.key === "Escape") {
-    event.preventDefault();
-    reviewerInput.blur();
-    main.focus();
-  }
+document.getElementById("sign-out").addEventListener("click", () => {
+  leave();
+  signOut();
+  announce("Signed out.");
+  showLogin("You are signed out. Sign in again with a token.");
+});
+
+// Any 401 (the token was revoked meanwhile) comes back to the login view.
+onSignedOut(() => {
+  leave();
+  showLogin("Your session has ended: the token is no longer valid. Sign in again.");
 });
 
 document.getElementById("help-button").addEventListener("click", () => helpDialog.showModal());
@@ -197,4 +271,6 @@ document.querySelector(".skip").addEventListener("click", (event) => {
 window.addEventListener("hashchange", () => {
   if (window.location.hash.startsWith("#/") || !window.location.hash) route();
 });
-route();
+resume()
+  .then(() => route())
+  .catch((error) => showLogin(`The server did not answer as expected: ${error.message}`));

@@ -1,7 +1,10 @@
-// #/p/<id>/history: past decisions, newest first, filterable; a change appends a decision.
+// #/p/<id>/history: past decisions, newest first, filterable; a change appends a decision. It
+// shows the decisions the API returns to this reviewer: in blind double screening another
+// reviewer's only once both have decided.
 
 import { api, reviewer } from "../api.js";
 import { h, labelBadge, LABEL_NAMES, plural, when } from "../dom.js";
+import { STAGES } from "../ui.js";
 
 const PAGE = 100;
 
@@ -22,19 +25,20 @@ async function titlesOf(pid, recordIds) {
 export async function show(main, { project, params, alive }) {
   const pid = project.project_id;
   const me = reviewer();
-  const who = params.get("who") || (me ? "me" : "all");
+  const double = project.mode === "double";
+  const who = params.get("who") === "all" ? "all" : "me";
   const label = params.get("label") || "";
   const text = params.get("text") || "";
 
   const whoSelect = h(
     "select",
     { id: "history-who", name: "who" },
+    h("option", { value: "me", selected: who === "me" }, `Mine (${me})`),
     h(
       "option",
-      { value: "me", selected: who === "me", disabled: !me },
-      me ? `Mine (${me})` : "Mine (enter your name first)",
+      { value: "all", selected: who === "all" },
+      double ? "Everyone's I may see" : "Everyone's",
     ),
-    h("option", { value: "all", selected: who === "all" }, "Everyone's"),
   );
   const labelSelect = h(
     "select",
@@ -94,12 +98,14 @@ export async function show(main, { project, params, alive }) {
     list,
   );
 
-  const decisions = await api.decisions(pid, who === "me" && me ? { reviewer: me } : {});
-  // One row per record and stage: its newest decision, with the ones before it.
+  const decisions = await api.decisions(pid, who === "me" ? { reviewer: me } : {});
+  // One row per record and stage: its newest decision, with the ones before it. In double
+  // screening each reviewer's decisions are their own line of history (two reviewers decide
+  // each record), and a resolution is the resolver's.
   const byRecord = new Map();
   for (const d of decisions) {
     if (d.origin === "prior") continue;
-    const key = `${d.record_id}:${d.stage}`;
+    const key = double ? `${d.record_id}:${d.stage}:${d.reviewer}` : `${d.record_id}:${d.stage}`;
     if (!byRecord.has(key)) byRecord.set(key, []);
     byRecord.get(key).push(d);
   }
@@ -136,7 +142,8 @@ export async function show(main, { project, params, alive }) {
             "p",
             { class: "history-meta" },
             `${when(last.created_at)} · ${last.reviewer}`,
-            last.stage !== "title_abstract" ? ` · ${last.stage.replace("_", " ")}` : "",
+            last.origin === "resolution" ? " · resolution" : "",
+            ` · ${STAGES[last.stage] || last.stage}`,
             last.reason ? ` · ${last.reason}` : "",
             last.note ? ` · Note: ${last.note}` : "",
           ),
@@ -150,15 +157,19 @@ export async function show(main, { project, params, alive }) {
                   .join(" → "),
               )
             : null,
-          h(
-            "a",
-            {
-              class: "btn btn-small",
-              href: `#/p/${pid}/screen/${last.record_id}?from=history`,
-              "aria-label": `Change the decision on ${title}`,
-            },
-            "Change",
-          ),
+          // In double screening a reviewer changes only their own decision (until the
+          // record is final); a resolver changes a final one in the conflicts view.
+          !double || (last.reviewer === me && last.origin === "screen")
+            ? h(
+                "a",
+                {
+                  class: "btn btn-small",
+                  href: `#/p/${pid}/screen/${last.record_id}?from=history&stage=${last.stage}`,
+                  "aria-label": `Change the decision on ${title}`,
+                },
+                "Change",
+              )
+            : null,
         ),
       );
     }
@@ -171,7 +182,7 @@ export async function show(main, { project, params, alive }) {
     h(
       "h2",
       { id: "history-count" },
-      `${plural(total, "record")}${who === "me" && me ? ` decided by ${me}` : ""}`,
+      `${plural(total, "record")}${who === "me" ? ` decided by ${me}` : ""}`,
     ),
     total ? body : h("p", { class: "muted" }, "No decision matches."),
     more,

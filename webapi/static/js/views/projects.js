@@ -1,15 +1,24 @@
-// #/projects: every project, and a form to create one.
+// #/projects: the projects the reviewer belongs to, and (administrators) a form to create one.
 
-import { api } from "../api.js";
+import { api, me } from "../api.js";
 import { h } from "../dom.js";
-import { announce, rememberProject, showError } from "../ui.js";
+import { announce, can, rememberProject, ROLE_NAMES, showError } from "../ui.js";
+
+const MODES = { single: "Single screening", double: "Blind double screening" };
 
 function projectCard(project) {
   const base = `#/p/${project.project_id}`;
   return h(
     "li",
-    { class: "card project-card" },
+    { class: "card project-card", "data-project-id": project.project_id },
     h("h2", null, h("a", { href: `${base}/screen` }, project.name)),
+    h(
+      "p",
+      { class: "project-meta" },
+      h("span", { class: "role-badge" }, ROLE_NAMES[project.role]),
+      " ",
+      MODES[project.mode],
+    ),
     project.question
       ? h("p", { class: "question" }, project.question)
       : h("p", { class: "muted" }, "No review question yet."),
@@ -25,7 +34,9 @@ function projectCard(project) {
       { class: "card-actions" },
       h("a", { class: "btn btn-small btn-primary", href: `${base}/screen` }, "Screen"),
       h("a", { class: "btn btn-small", href: `${base}/progress` }, "Progress"),
-      h("a", { class: "btn btn-small", href: `${base}/import` }, "Import files"),
+      can(project, "maintainer")
+        ? h("a", { class: "btn btn-small", href: `${base}/import` }, "Import files")
+        : null,
     ),
   );
 }
@@ -68,6 +79,30 @@ function createForm() {
       { class: "hint", id: "themes-hint" },
       "Reviewers tag records with themes; screenwise learns to suggest them.",
     ),
+    h(
+      "fieldset",
+      { class: "mode-choice" },
+      h("legend", null, "Screening"),
+      Object.entries(MODES).map(([value, text]) =>
+        h(
+          "div",
+          { class: "check" },
+          h("input", {
+            type: "radio",
+            id: `project-mode-${value}`,
+            name: "mode",
+            value,
+            checked: value === "single",
+          }),
+          h("label", { for: `project-mode-${value}` }, text),
+        ),
+      ),
+      h(
+        "p",
+        { class: "hint" },
+        "Double: two reviewers decide each record independently; disagreements go to a resolver. It can change until screening starts.",
+      ),
+    ),
     status,
     h("button", { class: "btn btn-primary", type: "submit" }, "Create project"),
   );
@@ -92,6 +127,7 @@ function createForm() {
         name,
         question: form.elements.question.value.trim(),
         themes,
+        mode: form.elements.mode.value,
       });
       rememberProject(project);
       announce(`Created project ${project.name}. Import its export files next.`);
@@ -107,26 +143,30 @@ function createForm() {
   return form;
 }
 
-export async function show(main) {
+export async function show(main, { alive }) {
   const list = await api.projects();
+  if (!alive()) return {};
+  const admin = me().is_admin;
   main.append(
     h("h1", null, "Projects"),
     h(
       "div",
-      { class: "projects-layout" },
+      { class: admin ? "projects-layout" : "projects-layout single" },
       h(
         "section",
         { "aria-labelledby": "list-title" },
-        h("h2", { id: "list-title", class: "visually-hidden" }, "All projects"),
+        h("h2", { id: "list-title", class: "visually-hidden" }, "Your projects"),
         list.length
           ? h("ul", { class: "project-list" }, list.map(projectCard))
           : h(
               "p",
               { class: "card empty" },
-              "No project yet: create one, then import your search exports.",
+              admin
+                ? "No project yet: create one, then import your search exports."
+                : "You are not a member of any project yet: a project's maintainer adds you.",
             ),
       ),
-      createForm(),
+      admin ? createForm() : null,
     ),
   );
   for (const project of list) rememberProject(project);

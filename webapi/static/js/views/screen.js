@@ -1,11 +1,14 @@
-// #/p/<id>/screen[/<record id>]: one record at a time from the ranked queue (or one record
-// opened from search or history), decided with buttons or keys, with undo.
+// #/p/<id>/screen[/<record id>][?stage=full_text]: one record at a time from the ranked queue
+// (or one record opened from search or history) at one stage, decided with buttons or keys,
+// with undo.
 
 import { api, reviewer, ApiError } from "../api.js";
 import { h, highlight, labelBadge, LABEL_NAMES, plural, termsOf, when } from "../dom.js";
 import { recallChart } from "../chart.js";
-import { announce, showError } from "../ui.js";
+import { abstractBlock, authorsLine, keywordsLine, sourceLine } from "../record.js";
+import { announce, can, reasonsOf, showError, stageOf, STAGES, stageSwitch } from "../ui.js";
 
+// Offered when the project has no list of its own for the stage (then any reason is taken).
 const REASONS = [
   "Wrong population",
   "Wrong intervention or exposure",
@@ -17,89 +20,26 @@ const REASONS = [
 ];
 const OTHER = "__other__";
 const DONE = { include: "Included", exclude: "Excluded", maybe: "Marked maybe" };
-const MAX_AUTHORS = 12;
 
-// -- undo: the decisions made in this tab, newest last, per project ------------------------
+// -- undo: the decisions made in this tab, newest last, per project and stage ---------------
 
-function undoKey(projectId) {
-  return `screenwise.undo.${projectId}`;
+function undoKey(projectId, stage) {
+  return `screenwise.undo.${projectId}.${stage}`;
 }
 
-function undoStack(projectId) {
+function undoStack(projectId, stage) {
   try {
-    return JSON.parse(sessionStorage.getItem(undoKey(projectId)) || "[]");
+    return JSON.parse(sessionStorage.getItem(undoKey(projectId, stage)) || "[]");
   } catch {
     return [];
   }
 }
 
-function saveUndo(projectId, stack) {
-  sessionStorage.setItem(undoKey(projectId), JSON.stringify(stack.slice(-50)));
+function saveUndo(projectId, stage, stack) {
+  sessionStorage.setItem(undoKey(projectId, stage), JSON.stringify(stack.slice(-50)));
 }
 
 // -- pieces of the record card ---------------------------------------------------------
-
-function doiHref(doi) {
-  const bare = doi
-    .trim()
-    .replace(/^(https?:\/\/)?(dx\.)?doi\.org\//i, "")
-    .replace(/^doi:\s*/i, "");
-  return /^10\.\S+\/\S+$/.test(bare)
-    ? `https://doi.org/${bare.split("/").map(encodeURIComponent).join("/")}`
-    : null;
-}
-
-function externalLink(href, text, label) {
-  return h(
-    "a",
-    { href, target: "_blank", rel: "noopener noreferrer", class: "ext" },
-    text,
-    h("span", { class: "visually-hidden" }, ` ${label} (opens in a new tab)`),
-  );
-}
-
-function sourceLine(record) {
-  const parts = [];
-  if (record.journal) parts.push(h("span", { class: "journal" }, record.journal));
-  if (record.year) parts.push(h("span", null, String(record.year)));
-  const doi = record.doi && doiHref(record.doi);
-  if (doi) parts.push(externalLink(doi, `DOI ${record.doi}`, ""));
-  if (/^\d{1,9}$/.test((record.pmid || "").trim())) {
-    parts.push(
-      externalLink(
-        `https://pubmed.ncbi.nlm.nih.gov/${record.pmid.trim()}/`,
-        `PubMed ${record.pmid.trim()}`,
-        "",
-      ),
-    );
-  }
-  if (!doi && record.url && /^https?:\/\//i.test(record.url))
-    parts.push(externalLink(record.url, "Link", "to the record"));
-  const line = h("p", { class: "source" });
-  parts.forEach((part, i) =>
-    line.append(...(i ? [h("span", { class: "sep", "aria-hidden": "true" }, "·"), part] : [part])),
-  );
-  return line;
-}
-
-function authorsLine(authors) {
-  if (!authors || !authors.length) return h("p", { class: "authors muted" }, "No authors listed");
-  const shown = authors.slice(0, MAX_AUTHORS).join("; ");
-  const more = authors.length > MAX_AUTHORS ? ` and ${authors.length - MAX_AUTHORS} more` : "";
-  return h("p", { class: "authors" }, shown + more);
-}
-
-function abstractBlock(text, terms) {
-  const block = h("section", { class: "abstract", "aria-label": "Abstract" });
-  if (!text || !text.trim()) {
-    block.append(h("p", { class: "muted" }, "No abstract in the imported record."));
-    return block;
-  }
-  for (const paragraph of text.split(/\n\s*\n|\r?\n/).filter((p) => p.trim())) {
-    block.append(h("p", null, highlight(paragraph.trim(), terms)));
-  }
-  return block;
-}
 
 function scoreChip(item) {
   if (item.score === null || item.score === undefined)
@@ -114,7 +54,7 @@ function scoreChip(item) {
   );
 }
 
-function modeSentence(queue) {
+function modeSentence(queue, stage) {
   const labels = (queue.model && queue.model.labels) || { include: 0, exclude: 0 };
   const text = {
     model: `Ranked by the relevance model, trained on ${plural(labels.include, "include")} and ${plural(labels.exclude, "exclude")}`,
@@ -124,18 +64,24 @@ function modeSentence(queue) {
       "Ranked by similarity to the review question; the model starts after one include and one exclude",
     none: "In import order: no review question and no decisions yet",
   }[queue.mode];
-  return `${text}. ${plural(queue.unscreened, "record")} to screen.`;
+  const left = stage === "full_text" ? "full text to assess" : "to screen";
+  return `${text}. ${plural(queue.unscreened, "record")} ${left}.`;
 }
 
+/** The record's decision as the API gives it to this reviewer: the final one, or (blind double
+ * screening) their own; another reviewer's undecided one is never sent. */
 function decisionLine(decision) {
   if (!decision) return h("p", { class: "current-decision" }, "Not decided yet.");
+  const own = decision.reviewer === reviewer() && decision.origin === "screen";
   return h(
     "p",
     { class: "current-decision" },
-    "Current decision: ",
+    own ? "Your decision: " : "Current decision: ",
     labelBadge(decision.label),
     decision.reason ? ` ${decision.reason}.` : "",
-    ` By ${decision.reviewer}, ${when(decision.created_at)}.`,
+    own
+      ? ` ${when(decision.created_at)}.`
+      : ` By ${decision.reviewer}, ${when(decision.created_at)}.`,
   );
 }
 
@@ -144,6 +90,10 @@ function decisionLine(decision) {
 export async function show(main, ctx) {
   const { project, alive } = ctx;
   const pid = project.project_id;
+  const stage = stageOf(project, ctx.params);
+  const atFullText = stage === "full_text";
+  const double = project.mode === "double";
+  const reasons = reasonsOf(project, stage);
   const terms = termsOf(project.question);
   const themeNames = project.themes.map((t) => t.name);
   let state = null; // {record, source, decision, labelled, suggestions, queue, selected}
@@ -191,9 +141,14 @@ export async function show(main, ctx) {
       "aria-keyshortcuts": "r",
       onchange: () => (otherBox.hidden = reasonSelect.value !== OTHER),
     },
-    h("option", { value: "" }, "No reason given"),
-    REASONS.map((r) => h("option", { value: r }, r)),
-    h("option", { value: OTHER }, "Other…"),
+    h(
+      "option",
+      { value: "" },
+      reasons.length && atFullText ? "Choose a reason" : "No reason given",
+    ),
+    (reasons.length ? reasons : REASONS).map((r) => h("option", { value: r }, r)),
+    // The project's own list is the whole choice (the API takes only those); else any text.
+    reasons.length ? null : h("option", { value: OTHER }, "Other…"),
   );
   const otherInput = h("input", {
     id: "reason-other",
@@ -240,17 +195,24 @@ export async function show(main, ctx) {
     }),
     included: h("dd", { id: "stat-included" }, "–"),
     excluded: h("dd", { id: "stat-excluded" }, "–"),
+    mine: h("dd", { id: "stat-mine" }, "–"),
     remaining: h("dd", { id: "stat-remaining" }, "–"),
     chart: h("div", { class: "mini-chart" }),
   };
+  // Blind double screening counts final decisions (both reviewers agreed, or a resolver
+  // decided) and, apart, the reviewer's own: nobody else's decision shows in either.
+  const finalWord = double ? "final" : "screened";
   const miniProgress = h(
     "section",
-    { class: "card progress-strip", "aria-labelledby": "mini-title" },
-    h("h2", { id: "mini-title", class: "visually-hidden" }, "Progress"),
+    {
+      class: ["card", "progress-strip", atFullText ? "no-chart" : null],
+      "aria-labelledby": "mini-title",
+    },
+    h("h2", { id: "mini-title", class: "visually-hidden" }, `Progress at ${STAGES[stage]}`),
     h(
       "div",
       { class: "strip-screened" },
-      h("p", { class: "screened-line" }, stats.screened, " of ", stats.total, " screened"),
+      h("p", { class: "screened-line" }, stats.screened, " of ", stats.total, ` ${finalWord}`),
       stats.bar,
     ),
     h(
@@ -258,17 +220,20 @@ export async function show(main, ctx) {
       { class: "stats" },
       h("div", null, h("dt", null, "Included"), stats.included),
       h("div", null, h("dt", null, "Excluded"), stats.excluded),
-      h("div", null, h("dt", null, "Relevant left (est.)"), stats.remaining),
+      double ? h("div", null, h("dt", null, "Yours"), stats.mine) : null,
+      atFullText ? null : h("div", null, h("dt", null, "Relevant left (est.)"), stats.remaining),
     ),
-    h(
-      "a",
-      {
-        class: "strip-chart",
-        href: `#/p/${pid}/progress`,
-        "aria-label": "Recall curve: full progress",
-      },
-      stats.chart,
-    ),
+    atFullText
+      ? null
+      : h(
+          "a",
+          {
+            class: "strip-chart",
+            href: `#/p/${pid}/progress`,
+            "aria-label": "Recall curve: full progress",
+          },
+          stats.chart,
+        ),
   );
 
   const panel = h(
@@ -284,7 +249,12 @@ export async function show(main, ctx) {
       h(
         "div",
         { class: "field" },
-        h("label", { for: "reason" }, "Exclusion reason ", h("span", { class: "hint" }, "(R)")),
+        h(
+          "label",
+          { for: "reason" },
+          "Exclusion reason ",
+          h("span", { class: "hint" }, atFullText && reasons.length ? "(R, required)" : "(R)"),
+        ),
         reasonSelect,
       ),
       otherBox,
@@ -316,7 +286,21 @@ export async function show(main, ctx) {
     ),
   );
   const heading = h("h1", { class: "visually-hidden" }, `Screen · ${project.name}`);
-  main.append(heading, h("div", { class: "screen-layout" }, card, panel, miniProgress));
+  const toolbar = h(
+    "div",
+    { class: "screen-toolbar" },
+    stageSwitch(stage, (s) => `#/p/${pid}/screen?stage=${s}`),
+    h(
+      "p",
+      { class: "screen-mode hint", id: "screen-mode" },
+      double
+        ? "Blind double screening: decide on your own. Nobody sees your decision, nor you theirs, until both of you have decided."
+        : atFullText
+          ? "Full text: the records included at title/abstract."
+          : "Single screening: each decision is final.",
+    ),
+  );
+  main.append(heading, toolbar, h("div", { class: "screen-layout" }, card, panel, miniProgress));
 
   function say(text, kind = "info") {
     message.replaceChildren(
@@ -334,7 +318,7 @@ export async function show(main, ctx) {
   }
 
   function renderUndo() {
-    const stack = undoStack(pid);
+    const stack = undoStack(pid, stage);
     const lastEntry = stack[stack.length - 1];
     undoButton.disabled = !lastEntry;
     const title =
@@ -405,7 +389,7 @@ export async function show(main, ctx) {
     if (state.source === "queue") {
       top.append(
         scoreChip(record),
-        h("span", { class: "mode", id: "record-mode" }, modeSentence(state.queue)),
+        h("span", { class: "mode", id: "record-mode" }, modeSentence(state.queue, stage)),
       );
     } else {
       top.append(
@@ -424,17 +408,8 @@ export async function show(main, ctx) {
       authorsLine(record.authors),
       sourceLine(record),
       abstractBlock(record.abstract, terms),
+      keywordsLine(record, terms),
     ];
-    if (record.keywords && record.keywords.length) {
-      parts.push(
-        h(
-          "p",
-          { class: "keywords" },
-          h("span", { class: "kw-label" }, "Keywords: "),
-          highlight(record.keywords.join("; "), terms),
-        ),
-      );
-    }
     const nearest = record.nearest_includes || [];
     if (nearest.length) {
       parts.push(
@@ -462,7 +437,7 @@ export async function show(main, ctx) {
         ),
       );
     }
-    card.append(...parts);
+    card.append(...parts.filter(Boolean));
     // Fields start from the record's current decision when it has one (a change of mind).
     const current = state.decision;
     const knownReason =
@@ -487,19 +462,28 @@ export async function show(main, ctx) {
 
   function renderDone(queue) {
     state = null;
+    const why = atFullText
+      ? "Only records included at title/abstract come to full text."
+      : double
+        ? "Your queue leaves out final records, those you decided and those two others decided."
+        : `${plural(queue.unscreened, "record")} left to screen.`;
     card.replaceChildren(
-      h("h2", { id: "record-title", tabindex: "-1" }, "Every record is screened"),
       h(
-        "p",
-        null,
-        `No record is waiting in the queue: ${plural(queue.unscreened, "record")} left to screen.`,
+        "h2",
+        { id: "record-title", tabindex: "-1" },
+        `Nothing left in your queue at ${STAGES[stage].toLowerCase()}`,
       ),
+      h("p", null, why),
       h(
         "p",
-        null,
-        h("a", { class: "btn", href: `#/p/${pid}/import` }, "Import files"),
-        " ",
+        { class: "card-actions" },
+        can(project, "maintainer")
+          ? h("a", { class: "btn", href: `#/p/${pid}/import` }, "Import files")
+          : null,
         h("a", { class: "btn", href: `#/p/${pid}/progress` }, "See progress"),
+        atFullText
+          ? null
+          : h("a", { class: "btn", href: `#/p/${pid}/screen?stage=full_text` }, "Go to full text"),
       ),
     );
     card.setAttribute("aria-busy", "false");
@@ -523,7 +507,7 @@ export async function show(main, ctx) {
 
   async function loadQueue() {
     card.setAttribute("aria-busy", "true");
-    const queue = await api.queue(pid);
+    const queue = await api.queue(pid, stage);
     if (!alive()) return null;
     if (!queue.items.length) {
       renderDone(queue);
@@ -547,7 +531,7 @@ export async function show(main, ctx) {
 
   async function loadRecord(recordId, reason, from = null) {
     card.setAttribute("aria-busy", "true");
-    const record = await api.record(pid, recordId);
+    const record = await api.record(pid, recordId, stage);
     const themes = await selectedThemesOf(recordId, null);
     if (!alive()) return null;
     state = { record, source: "record", decision: record.decision, reason, from, ...themes };
@@ -561,12 +545,15 @@ export async function show(main, ctx) {
     const asked = ++progressAsked;
     const progress = await api.progress(pid);
     if (!alive() || asked !== progressAsked) return; // a newer answer is on its way
-    stats.screened.textContent = progress.screened.toLocaleString();
-    stats.total.textContent = progress.records.toLocaleString();
-    stats.bar.max = Math.max(progress.records, 1);
-    stats.bar.value = progress.screened;
-    stats.included.textContent = progress.included.toLocaleString();
-    stats.excluded.textContent = progress.excluded.toLocaleString();
+    const counts = progress.stages[stage];
+    stats.screened.textContent = counts.screened.toLocaleString();
+    stats.total.textContent = counts.eligible.toLocaleString();
+    stats.bar.max = Math.max(counts.eligible, 1);
+    stats.bar.value = counts.screened;
+    stats.included.textContent = counts.included.toLocaleString();
+    stats.excluded.textContent = counts.excluded.toLocaleString();
+    stats.mine.textContent = counts.mine ? counts.mine.screened.toLocaleString() : "–";
+    if (atFullText) return;
     const estimate = progress.estimate;
     stats.remaining.textContent =
       estimate.expected === null ? "not yet" : `≈ ${estimate.expected.toFixed(1)}`;
@@ -600,35 +587,34 @@ export async function show(main, ctx) {
     announce(
       item
         ? `${spoken} Next: ${item.title || "a record without title"}.`
-        : `${spoken} Every record is screened.`,
+        : `${spoken} Nothing left in your queue.`,
     );
   }
 
   async function decide(label) {
     if (busy || !state) return;
-    if (!reviewer()) {
-      say(
-        "Enter your name in the Reviewer field at the top first: every decision carries it.",
-        "error",
-      );
-      document.getElementById("reviewer").focus();
-      return;
-    }
     const { record } = state;
     const body = {
       label,
+      stage,
       note: note.value.trim(),
       supersedes: state.decision ? state.decision.decision_id : null,
     };
-    if (label === "exclude")
+    if (label === "exclude") {
       body.reason = reasonSelect.value === OTHER ? otherInput.value.trim() : reasonSelect.value;
+      if (!body.reason && atFullText && reasons.length) {
+        say("A full-text exclusion gives one of the project's reasons: choose one (R).", "error");
+        reasonSelect.focus();
+        return;
+      }
+    }
     if (themeNames.length) body.themes = themeNames.filter((t) => state.selected.has(t));
     busy = true;
     buttons.forEach((b) => (b.disabled = true));
     say("");
     try {
       const made = await api.decide(pid, record.record_id, body);
-      const stack = undoStack(pid);
+      const stack = undoStack(pid, stage);
       stack.push({
         record_id: record.record_id,
         title: record.title || `Record ${record.record_id}`,
@@ -643,7 +629,7 @@ export async function show(main, ctx) {
           : null,
         labelled: state.labelled,
       });
-      saveUndo(pid, stack);
+      saveUndo(pid, stage, stack);
       renderUndo();
       const spoken = `${DONE[label]}: ${record.title || "record"}.`;
       if (state.source === "record" && state.from === "history") {
@@ -671,25 +657,22 @@ export async function show(main, ctx) {
 
   async function undo() {
     if (busy) return;
-    const stack = undoStack(pid);
+    const stack = undoStack(pid, stage);
     const entry = stack.pop();
     if (!entry) {
       say("Nothing to undo.");
       return;
     }
-    if (!reviewer()) {
-      say("Enter your name in the Reviewer field at the top first.", "error");
-      document.getElementById("reviewer").focus();
-      return;
-    }
-    // Append-only: undo appends the state before the decision (or retracts a first one).
-    const body = entry.previous ? { ...entry.previous } : { label: "undecided" };
+    // Append-only: undo appends the state before the decision (or retracts a first one). In
+    // blind double screening "before" is the reviewer's own earlier decision, and the API
+    // refuses (409) once the record is final: then only a resolver changes it.
+    const body = entry.previous ? { ...entry.previous, stage } : { label: "undecided", stage };
     if (entry.labelled !== null) body.themes = entry.labelled;
     body.supersedes = entry.decision_id;
     busy = true;
     try {
       await api.decide(pid, entry.record_id, body);
-      saveUndo(pid, stack);
+      saveUndo(pid, stage, stack);
       renderUndo();
       window.history.replaceState(null, "", `#/p/${pid}/screen/${entry.record_id}`);
       await loadRecord(entry.record_id, "Undone: decide again");
@@ -699,7 +682,7 @@ export async function show(main, ctx) {
       announce(`Undone. ${entry.title} is shown again.`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {
-        saveUndo(pid, stack); // that decision is no longer the current one: it cannot be undone
+        saveUndo(pid, stage, stack); // that decision is no longer the current one: it cannot be undone
         renderUndo();
       }
       say(error.message, "error");
