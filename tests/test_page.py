@@ -33,6 +33,7 @@ QUESTION = (
     "Latent trajectories of posttraumatic stress symptoms after trauma: growth mixture models"
 )
 THEMES = ["Children and adolescents", "Military and veterans", "Disaster survivors", "Injury"]
+NAMES = ("ann", "rita", "rob", "res")  # an administrator, two reviewers, a resolver
 
 # The only addresses the page's files name: links a reviewer opens in a new tab, and the SVG
 # namespace (a name, never fetched).
@@ -55,6 +56,10 @@ def test_the_page_is_served_at_the_root_with_a_strict_policy(client):
     assert directives["default-src"] == "'self'"
     assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
     assert "unsafe" not in policy and "*" not in policy
+    # The one widening: images from blob: URLs (the PRISMA diagram, fetched with the token).
+    assert directives["img-src"] == "'self' blob:"
+    assert [d for d, sources in directives.items() if "blob:" in sources] == ["img-src"]
+    assert "data:" not in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     html = response.get_data(as_text=True)
     # One external module and nothing inline: no script body, style element or handler attribute.
@@ -271,8 +276,8 @@ def assert_controls_labelled(page) -> None:
 @pytest.mark.browser
 def test_a_review_in_the_browser(page, screenshot_dir, service):
     """Sign in (a wrong token first), create a project, upload real exports, screen ten records
-    with the keyboard, undo, see the progress, search, change a decision in the history,
-    export, sign out."""
+    with the keyboard, undo, see the progress and the PRISMA diagram, search, change a decision
+    in the history, export, read the audit trail, sign out."""
     token = make_reviewer(service, "ann", admin=True)
     page.goto(page.base + "/#/projects")
     page.wait_for_selector("#login-form")
@@ -403,6 +408,27 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     shoot(page, screenshot_dir, "progress-1366x768")
     shoot(page, screenshot_dir, "progress-1366-full", full_page=True)
 
+    # The PRISMA 2020 diagram: the API's SVG, fetched with the token, shown as an image from a
+    # blob: URL (a CSP violation would be a console error), with both files to download.
+    prisma = page.locator("#prisma-image")
+    prisma.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('#prisma-image').naturalWidth > 0")
+    assert prisma.get_attribute("src").startswith("blob:")
+    assert prisma.get_attribute("alt").startswith(
+        "PRISMA 2020 flow diagram: 461 records identified, 10 duplicates removed, 8 records"
+    )
+    assert prisma.bounding_box()["width"] > 600
+    assert page.locator("#prisma svg, #prisma script").count() == 0  # no markup injected
+    shoot(page, screenshot_dir, "progress-prisma-1366x768")
+    with page.expect_download() as svg_download:
+        page.click("[data-prisma=svg]")
+    svg = Path(svg_download.value.path()).read_text()
+    assert "Records identified (n = 461):" in svg and "Records screened (n = 8)" in svg
+    with page.expect_download() as png_download:
+        page.click("[data-prisma=png]")
+    assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG\r\n")
+    assert png_download.value.suggested_filename == "PTSD trajectories-prisma.png"
+
     # Search: "/" goes to the box; a hit opens in the screening view.
     page.keyboard.press("/")
     page.wait_for_selector("#search-q:focus")
@@ -463,6 +489,35 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     ris = Path(ris_download.value.path()).read_text()
     assert ris.count("TY  - ") == 451 and ris.count("ASReview_relevant") == included - 1
     assert ris_download.value.suggested_filename.endswith(".ris")
+
+    # Audit: every decision, who and when; filtered in place; the CSV carries the same events.
+    page.click("#project-nav >> text=Audit")
+    page.wait_for_selector("#audit-table tbody tr")
+    events = service.store.audit(1)
+    assert page.locator("#audit-table tbody tr").count() == len(events)
+    page.select_option("#audit-action", "decision")
+    decided = [e for e in events if e["action"] == "decision"]
+    assert len(decided) == 11  # ten, and the one after the undo (the undo was a change)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#audit-table tbody tr').length === n", arg=len(decided)
+    )
+    assert set(page.locator("#audit-table tbody .audit-who").all_inner_texts()) == {"ann"}
+    page.fill("#audit-text", "interim data")
+    noted = sum(e["detail"].get("note") == "interim data only" for e in decided)
+    assert noted >= 1
+    page.wait_for_function(
+        "n => document.querySelectorAll('#audit-table tbody tr').length === n", arg=noted
+    )
+    assert "interim data only" in text(page, "#audit-table tbody tr:first-child")
+    page.fill("#audit-text", "")
+    page.select_option("#audit-action", "")
+    page.locator("#audit-text").blur()
+    assert_controls_labelled(page)
+    shoot(page, screenshot_dir, "audit-1366x768")
+    with page.expect_download() as audit_download:
+        page.click("#audit-csv")
+    audit_rows = list(csv.DictReader(io.StringIO(Path(audit_download.value.path()).read_text())))
+    assert [int(r["event_id"]) for r in audit_rows] == [e["event_id"] for e in events]
 
     # Help: "?" opens the keyboard map, Esc closes it.
     page.keyboard.press("?")
@@ -555,3 +610,229 @@ def test_record_text_is_shown_as_text(page, service, tmp_path):
     assert page.locator(".hit-title").first.inner_text().startswith(hostile_title)
     assert page.locator("#search-results script, #search-results img").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+
+def stage_cell(page, field: str, stage: str = "title_abstract") -> str:
+    return text(page, f'#stages-table tr[data-field="{field}"] td[data-stage="{stage}"]')
+
+
+def open_record(page, project_id: int, record_id: int) -> None:
+    page.goto(f"{page.base}/#/p/{project_id}/screen/{record_id}")
+    page.wait_for_selector(f'#record[data-record-id="{record_id}"][aria-busy=false] #record-title')
+
+
+@pytest.mark.browser
+def test_blind_double_screening_in_the_browser(open_page, screenshot_dir, service):
+    """A maintainer sets up blind double screening in the page (mode, exclusion reasons,
+    members, import); two reviewers screen the same records and neither sees the other's
+    decision before both have decided; their disagreement reaches the resolver, who settles it
+    with the keyboard; progress shows the agreement; full text has its own reasons; a reviewer
+    undoes their own decision until the record is final; the audit trail stays blind too."""
+    tokens = {name: make_reviewer(service, name, admin=name == "ann") for name in NAMES}
+
+    # The maintainer: a new project, switched to double screening before anyone has screened,
+    # with exclusion reasons per stage and three members.
+    ann = open_page()
+    sign_in(ann, tokens["ann"])
+    ann.fill("#project-name", "Double")
+    ann.fill("#project-question", QUESTION)
+    ann.press("#project-name", "Enter")
+    ann.wait_for_selector("#import-form")
+    ann.set_input_files("#import-files", [str(RIS)])
+    ann.click("#import-form button[type=submit]")
+    ann.wait_for_selector("#import-summary")
+    ann.click("#project-nav >> text=Settings")
+    ann.wait_for_selector("#mode-form")
+    assert_controls_labelled(ann)
+    ann.check("#mode-double")
+    ann.click("#mode-form button[type=submit]")
+    ann.wait_for_selector("#mode-form .success")
+    ann.fill("#reasons-title_abstract", "Wrong population\nWrong study design")
+    ann.fill("#reasons-full_text", "report not retrieved\nWrong outcome")
+    ann.click("#reasons-form button[type=submit]")
+    ann.wait_for_selector("#reasons-form .success")
+    for name, role in (("rita", "reviewer"), ("rob", "reviewer"), ("res", "resolver")):
+        ann.fill("#member-name", name)
+        ann.select_option("#member-role", role)
+        ann.click("#member-form button[type=submit]")
+        ann.wait_for_selector(f'#members-table tr[data-member="{name}"]')
+    project = service.project("Double")
+    pid = project.project_id
+    assert project.mode == "double"
+    assert project.exclusion_reasons("full_text") == ["report not retrieved", "Wrong outcome"]
+    members = {m["reviewer"]: m["role"] for m in service.store.members(pid)}
+    assert members == dict(ann="maintainer", rita="reviewer", rob="reviewer", res="resolver")
+    ann.locator("#member-name").blur()
+    ann.evaluate("window.scrollTo(0, 0)")
+    shoot(ann, screenshot_dir, "settings-1366-full", full_page=True)
+
+    # Rita, a reviewer: her one project, screening without the maintainers' controls.
+    rita = open_page()
+    sign_in(rita, tokens["rita"], "#/projects")
+    rita.wait_for_selector(".project-card")
+    assert rita.locator("#create-project").count() == 0  # administrators create projects
+    assert "Reviewer" in text(rita, ".project-card .project-meta")
+    assert rita.locator(".project-card a").all_inner_texts() == ["Double", "Screen", "Progress"]
+    rita.click(".project-card a:text-is('Screen')")
+    record_ready(rita)
+    assert rita.locator("#project-nav .tabs a").all_inner_texts() == [
+        "Screen",
+        "Progress",
+        "Search",
+        "History",
+    ]
+    assert rita.locator("[data-export], #import-form, #audit-table, #retrain").count() == 0
+    assert text(rita, "#project-role") == "Reviewer"
+    assert "Blind double screening" in text(rita, "#screen-mode")
+    decided = []  # the records Rita decides, in order
+    rita_decides = (("i", "", ""), ("e", "Wrong population", "adults only"), ("e", "", ""))
+    for key, reason, note in rita_decides:
+        decided.append(int(rita.locator("#record").get_attribute("data-record-id")))
+        if reason:
+            rita.select_option("#reason", reason)
+        if note:
+            rita.fill("#note", note)
+        rita.keyboard.press("Escape")
+        press_and_wait_for_next(rita, key)
+    wait_text(rita, "#stat-mine", "3")
+    assert text(rita, "#stat-screened") == "0"  # nothing is final with one decision each
+    rita.goto(f"{rita.base}/#/p/{pid}/audit")  # asks the API nothing it would refuse (403)
+    assert "needs the maintainer role" in rita.locator("main .notice").inner_text()
+
+    # Rob, before deciding: his queue keeps Rita's records in their places, and nothing of
+    # her decisions shows in the queue, the record, the history or the progress.
+    def nothing_of_rita(page) -> None:
+        # What the view shows, less the reason picker (it lists every reason of the project).
+        shown = page.evaluate(
+            """() => { const main = document.querySelector('#main').cloneNode(true);
+                main.querySelectorAll('select').forEach((s) => s.remove());
+                return main.textContent; }"""
+        )
+        assert not any(word in shown for word in ("rita", "adults only", "Wrong population"))
+
+    rob = open_page()
+    sign_in(rob, tokens["rob"], f"#/p/{pid}/screen")
+    record_ready(rob)
+    assert int(rob.locator("#record").get_attribute("data-record-id")) == decided[0]
+    assert rob.locator(".current-decision").count() == 0
+    nothing_of_rita(rob)
+    open_record(rob, pid, decided[1])
+    assert text(rob, ".current-decision") == "Not decided yet."
+    assert rob.locator("#reason").input_value() == "" and rob.locator("#note").input_value() == ""
+    nothing_of_rita(rob)
+    rob.goto(f"{rob.base}/#/p/{pid}/history?who=all")
+    rob.wait_for_selector("#history-count")
+    assert text(rob, "#history-count") == "0 records"
+    nothing_of_rita(rob)
+    rob.click("#project-nav >> text=Progress")
+    rob.wait_for_selector("#stages-table")
+    assert stage_cell(rob, "screened") == "0" and stage_cell(rob, "mine") == "0"
+    assert stage_cell(rob, "awaiting_second") == "3"  # how many, never whose or which way
+    nothing_of_rita(rob)
+
+    # Rob decides: agrees on the first and third, disagrees on the second.
+    for record_id, key, reason in zip(decided, "iie", ("", "", "Wrong study design"), strict=True):
+        open_record(rob, pid, record_id)
+        if reason:
+            rob.select_option("#reason", reason)
+            rob.keyboard.press("Escape")
+        press_and_wait_for_next(rob, key)
+
+    # The resolver signs in in the same tab after Rob signs out: the conflict with both
+    # decisions side by side, settled with the keyboard.
+    rob.click("#sign-out")
+    rob.wait_for_selector("#login-form")
+    res = rob
+    res.fill("#token", tokens["res"])
+    res.press("#token", "Enter")
+    res.wait_for_selector("#session:not([hidden])")
+    assert text(res, "#me-name") == "res"
+    res.goto(f"{res.base}/#/p/{pid}/conflicts")
+    res.wait_for_selector(f'#conflict[data-record-id="{decided[1]}"][aria-busy=false]')
+    assert "Conflicts" in res.locator("#project-nav .tabs a").all_inner_texts()
+    assert res.locator("[data-export]").count() == 0
+    assert text(res, "#conflict-count") == "Conflict 1 of 1 at title/abstract"
+    assert res.locator(".decision-side").count() == 2
+    rita_side = text(res, '.decision-side[data-reviewer="rita"]')
+    assert "Exclude" in rita_side and "Wrong population" in rita_side and "adults only" in rita_side
+    assert "Include" in text(res, '.decision-side[data-reviewer="rob"]')
+    assert_controls_labelled(res)
+    shoot(res, screenshot_dir, "conflicts-1366x768")
+    res.set_viewport_size(NARROW)
+    assert res.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    shoot(res, screenshot_dir, "conflicts-420")
+    res.set_viewport_size(WIDE)
+    res.keyboard.press("i")
+    wait_text(res, "#conflict-count", "No conflict at title/abstract")
+    resolution = service.decisions(pid)[-1]
+    assert (resolution["record_id"], resolution["label"]) == (decided[1], "include")
+    assert (resolution["origin"], resolution["reviewer"]) == ("resolution", "res")
+
+    # Progress: the agreement of the three pairs (include/include, exclude/include,
+    # exclude/exclude) as the API computes it, shown per stage.
+    res.click("#project-nav >> text=Progress")
+    res.wait_for_selector("#stages-table")
+    agreement = service.store.stats(pid)["stages"]["title_abstract"]["agreement"]
+    assert agreement == {"pairs": 3, "agreed": 2, "percent_agreement": 66.67, "kappa": 0.4}
+    assert stage_cell(res, "pairs") == "3"
+    assert stage_cell(res, "percent_agreement") == "66.7\u00a0%"
+    assert stage_cell(res, "kappa") == "0.40"
+    assert stage_cell(res, "conflicts") == "0" and stage_cell(res, "screened") == "3"
+    assert stage_cell(res, "eligible", "full_text") == "2"
+    assert text(res, "#stat-agreement").startswith("66.7")
+    res.wait_for_function("() => document.querySelector('#prisma-image').naturalWidth > 0")
+    res.evaluate("document.querySelector('.team-layout').scrollIntoView()")
+    res.evaluate("window.scrollBy(0, -110)")  # the sticky header
+    shoot(res, screenshot_dir, "progress-team-1366x768")
+
+    # Full text: the two included records, with the full-text reasons, one of them required.
+    rita.goto(f"{rita.base}/#/p/{pid}/screen")
+    record_ready(rita)
+    rita.click(".stage-switch label:text-is('Full text')")
+    rita.wait_for_selector('#reason option[value="Wrong outcome"]', state="attached")
+    record_ready(rita)
+    full_text = int(rita.locator("#record").get_attribute("data-record-id"))
+    assert full_text in decided[:2]
+    assert rita.locator("#reason option").all_inner_texts() == [
+        "Choose a reason",
+        "report not retrieved",
+        "Wrong outcome",
+    ]
+    rita.keyboard.press("e")
+    assert "choose one" in rita.locator(".panel-message .error").inner_text()
+    assert rita.evaluate("document.activeElement.id") == "reason"
+    rita.select_option("#reason", "report not retrieved")
+    rita.keyboard.press("Escape")
+    press_and_wait_for_next(rita, "e")
+    made = service.decisions(pid)[-1]
+    assert (made["stage"], made["reason"], made["reviewer"]) == (
+        "full_text",
+        "report not retrieved",
+        "rita",
+    )
+    # Undo: her own decision, one of two so far, is retracted and the record shown again.
+    rita.keyboard.press("u")
+    rita.wait_for_selector(f'#record[data-record-id="{full_text}"] .chip-opened')
+    assert (service.decisions(pid)[-1]["label"], service.decisions(pid)[-1]["stage"]) == (
+        "undecided",
+        "full_text",
+    )
+    # At title/abstract her last decision's record is final now (both excluded): only a
+    # resolver changes it, and the page says so.
+    rita.click(".stage-switch label:text-is('Title/abstract')")
+    wait_text(rita, "#stat-mine", "3")  # the title/abstract view is back
+    rita.watch.expect(409)
+    rita.keyboard.press("u")
+    assert "only a resolver" in rita.locator(".panel-message .error").inner_text()
+
+    # The maintainer: the mode is locked now, and the audit trail leaves out the label and
+    # reason of Rita's full-text decision (and its retraction) until a second reviewer decides.
+    ann.reload()
+    ann.wait_for_selector("#mode-form")
+    assert ann.locator("#mode-locked").is_visible() and ann.locator("#mode-double").is_disabled()
+    ann.click("#project-nav >> text=Audit")
+    ann.wait_for_selector("#audit-table tbody tr")
+    hidden = ann.locator("#audit-table tbody tr", has_text="hidden until both reviewers")
+    assert hidden.count() == 2
+    assert all("report not retrieved" not in row for row in hidden.all_inner_texts())
+    assert ann.locator("#audit-table tbody tr", has_text="Conflict resolved").count() == 1

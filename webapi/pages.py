@@ -7,13 +7,17 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 
 # Nothing inline and nothing from another origin: the page runs only its own files, so text
-# from an imported record can never run as code, and the page works offline.
+# from an imported record can never run as code, and the page works offline. The one widening:
+# images from blob: URLs, because the PRISMA diagram needs the bearer token, which an <img src>
+# cannot send; the page fetches it and shows the Blob. An image runs no script (an SVG as <img>
+# neither runs scripts nor loads anything), and only the page's own code can mint a blob: URL.
+# Downloads are blob: links too, but a download is a navigation, which no directive governs.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self'",
+        "img-src 'self' blob:",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",

@@ -19,6 +19,9 @@ import * as screenView from "./views/screen.js";
 import * as progressView from "./views/progress.js";
 import * as searchView from "./views/search.js";
 import * as historyView from "./views/history.js";
+import * as conflictsView from "./views/conflicts.js";
+import * as auditView from "./views/audit.js";
+import * as settingsView from "./views/settings.js";
 
 // Each view with the least role that may use it: the nav offers only what the caller's role
 // allows (the API refuses the rest with 403 anyway).
@@ -27,7 +30,10 @@ const VIEWS = {
   progress: { module: progressView, title: "Progress", role: "reviewer" },
   search: { module: searchView, title: "Search", role: "reviewer" },
   history: { module: historyView, title: "History", role: "reviewer" },
+  conflicts: { module: conflictsView, title: "Conflicts", role: "resolver" },
   import: { module: importView, title: "Import", role: "maintainer" },
+  audit: { module: auditView, title: "Audit", role: "maintainer" },
+  settings: { module: settingsView, title: "Settings", role: "maintainer" },
 };
 
 const main = document.getElementById("main");
@@ -62,6 +68,7 @@ function renderNav(route, project) {
   const tabs = h("ul", { class: "tabs" });
   for (const [key, { title, role }] of Object.entries(VIEWS)) {
     if (!can(project, role)) continue;
+    if (key === "conflicts" && project.mode !== "double") continue; // none in single screening
     const active = route.view === key;
     tabs.append(
       h(

@@ -1,8 +1,10 @@
-// #/p/<id>/progress: where screening stands, the recall curve, the estimate of what is left.
+// #/p/<id>/progress: where screening stands, the recall curve, the estimate of what is left,
+// both stages with the reviewers' agreement, and the PRISMA 2020 flow diagram.
 
 import { api } from "../api.js";
 import { h, percent, plural } from "../dom.js";
 import { chartLegend, curveTable, recallChart } from "../chart.js";
+import { announce, showError, STAGES } from "../ui.js";
 
 function stat(id, label, value, detail) {
   return h(
@@ -79,10 +81,193 @@ function flow(progress) {
   );
 }
 
+/** Both stages side by side: final counts and, in double screening, how the team is doing. */
+function stagesTable(progress) {
+  const double = progress.mode === "double";
+  const fixed = (v, digits) => (v === null || v === undefined ? "–" : v.toFixed(digits));
+  const rows = [
+    ["eligible", "Records to screen", (s) => s.eligible],
+    ["screened", double ? "Final decisions" : "Screened", (s) => s.screened],
+    ["included", "Included", (s) => s.included],
+    ["excluded", "Excluded", (s) => s.excluded],
+    ["maybe", "Maybe", (s) => s.maybe],
+  ];
+  if (double) {
+    rows.push(
+      ["conflicts", "In conflict", (s) => s.conflicts],
+      ["awaiting_second", "Awaiting a second decision", (s) => s.awaiting_second],
+      ["mine", "Your decisions", (s) => (s.mine ? s.mine.screened : 0)],
+      ["pairs", "Decided by two reviewers", (s) => s.agreement.pairs],
+      [
+        "percent_agreement",
+        "Agreement",
+        (s) =>
+          s.agreement.percent_agreement === null
+            ? "–"
+            : `${fixed(s.agreement.percent_agreement, 1)} %`,
+      ],
+      ["kappa", "Cohen's kappa", (s) => fixed(s.agreement.kappa, 2)],
+    );
+  }
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "stages-title" },
+    h("h2", { id: "stages-title" }, double ? "Stages and agreement" : "Stages"),
+    double
+      ? h(
+          "p",
+          { class: "hint" },
+          "Agreement compares each pair of independent decisions as both reviewers first made them; Cohen's kappa corrects it for agreement by chance. Counts are of final decisions, and of your own: nobody else's pending decision shows here.",
+        )
+      : null,
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "data", id: "stages-table" },
+        h("caption", { class: "visually-hidden" }, "Stages"),
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Count")),
+            Object.values(STAGES).map((t) => h("th", { scope: "col", class: "num" }, t)),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          rows.map(([field, label, get]) =>
+            h(
+              "tr",
+              { "data-field": field },
+              h("th", { scope: "row" }, label),
+              Object.keys(STAGES).map((stage) =>
+                h(
+                  "td",
+                  { class: "num", "data-stage": stage },
+                  (() => {
+                    const v = get(progress.stages[stage]);
+                    return typeof v === "number" ? v.toLocaleString() : v;
+                  })(),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function prismaAlt(counts) {
+  return (
+    `PRISMA 2020 flow diagram: ${counts.identified} records identified, ` +
+    `${counts.duplicates_removed} duplicates removed, ${counts.screened} records screened, ` +
+    `${counts.screening_excluded} excluded, ${counts.sought_for_retrieval} reports sought, ` +
+    `${counts.not_retrieved} not retrieved, ${counts.assessed} assessed, ` +
+    `${counts.included} studies included.`
+  );
+}
+
+/**
+ * The PRISMA diagram as an <img> of the SVG the API draws, fetched with the token and shown
+ * from a blob: URL (the Content-Security-Policy allows blob: images and nothing more). An SVG
+ * shown as an image runs no script and loads nothing, and its markup never enters the page.
+ */
+function prismaCard(project, counts, image) {
+  const buttons = ["svg", "png"].map((format) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-small",
+        "data-prisma": format,
+        onclick: async (event) => {
+          const button = event.currentTarget;
+          button.disabled = true;
+          try {
+            announce(
+              `Downloaded ${await api.prismaFile(project.project_id, format, project.name)}`,
+            );
+          } catch (error) {
+            showError(error, card);
+          } finally {
+            button.disabled = false;
+          }
+        },
+      },
+      `Download ${format.toUpperCase()}`,
+    ),
+  );
+  const rows = [
+    ["Records identified", counts.identified],
+    ["Duplicates removed", counts.duplicates_removed],
+    ["Records screened", counts.screened],
+    ["Records excluded", counts.screening_excluded],
+    ["Awaiting screening", counts.awaiting_screening],
+    ["Reports sought for retrieval", counts.sought_for_retrieval],
+    ["Reports not retrieved", counts.not_retrieved],
+    ["Reports assessed", counts.assessed],
+    ...Object.entries(counts.fulltext_excluded).map(([reason, n]) => [
+      `Excluded: ${reason || "no reason given"}`,
+      n,
+    ]),
+    ["Studies included", counts.included],
+  ];
+  const card = h(
+    "section",
+    { class: "card prisma", id: "prisma", "aria-labelledby": "prisma-title" },
+    h(
+      "div",
+      { class: "card-head" },
+      h("h2", { id: "prisma-title" }, "PRISMA 2020 flow diagram"),
+      h("div", { class: "card-actions" }, buttons),
+    ),
+    h(
+      "figure",
+      { class: "prisma-figure" },
+      h("img", { id: "prisma-image", src: image, alt: prismaAlt(counts), width: 820 }),
+    ),
+    h(
+      "details",
+      { class: "curve-table" },
+      h("summary", null, "The diagram's numbers as a table"),
+      h(
+        "table",
+        { class: "data" },
+        h("caption", { class: "visually-hidden" }, "PRISMA 2020 counts"),
+        h(
+          "tbody",
+          null,
+          rows.map(([label, n]) =>
+            h("tr", null, h("th", { scope: "row" }, label), h("td", { class: "num" }, n)),
+          ),
+        ),
+      ),
+    ),
+  );
+  return card;
+}
+
 export async function show(main, { project, alive }) {
   const pid = project.project_id;
-  const progress = await api.progress(pid);
-  if (!alive()) return {};
+  const [progress, prisma, svgImage] = await Promise.all([
+    api.progress(pid),
+    api.prisma(pid),
+    api.prismaImage(pid),
+  ]);
+  const image = URL.createObjectURL(svgImage);
+  const dispose = () => URL.revokeObjectURL(image);
+  if (!alive()) {
+    dispose();
+    return {};
+  }
+  const double = progress.mode === "double";
+  const mine = progress.mine;
   const estimate = progress.estimate;
   const share = progress.records ? progress.screened / progress.records : 0;
   const remaining =
@@ -126,12 +311,23 @@ export async function show(main, { project, alive }) {
         `${plural(progress.excluded, "exclude")}, ${progress.maybe} maybe`,
       ),
       remaining,
-      stat(
-        "stat-identified",
-        "Identified",
-        progress.identified.toLocaleString(),
-        `${plural(progress.duplicates, "duplicate")} removed; ${progress.without_text} without text`,
-      ),
+      double
+        ? stat(
+            "stat-agreement",
+            "Agreement (title/abstract)",
+            progress.agreement.percent_agreement === null
+              ? "—"
+              : `${progress.agreement.percent_agreement.toFixed(1)} %`,
+            progress.agreement.pairs
+              ? `Cohen's κ ${progress.agreement.kappa.toFixed(2)} over ${plural(progress.agreement.pairs, "pair")}; ${plural(progress.conflicts, "conflict")}, ${progress.awaiting_second} awaiting a second decision; yours: ${mine.screened}`
+              : `No record decided by two reviewers yet; yours: ${mine.screened}`,
+          )
+        : stat(
+            "stat-identified",
+            "Identified",
+            progress.identified.toLocaleString(),
+            `${plural(progress.duplicates, "duplicate")} removed; ${progress.without_text} without text`,
+          ),
     ),
     h(
       "div",
@@ -151,6 +347,7 @@ export async function show(main, { project, alive }) {
       ),
       flow(progress),
     ),
+    h("div", { class: "team-layout" }, stagesTable(progress), prismaCard(project, prisma, image)),
     h(
       "div",
       { class: "tables" },
@@ -186,5 +383,5 @@ export async function show(main, { project, alive }) {
         : null,
     ),
   );
-  return {};
+  return { dispose };
 }

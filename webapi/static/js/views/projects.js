@@ -34,6 +34,9 @@ function projectCard(project) {
       { class: "card-actions" },
       h("a", { class: "btn btn-small btn-primary", href: `${base}/screen` }, "Screen"),
       h("a", { class: "btn btn-small", href: `${base}/progress` }, "Progress"),
+      can(project, "resolver") && project.mode === "double"
+        ? h("a", { class: "btn btn-small", href: `${base}/conflicts` }, "Conflicts")
+        : null,
       can(project, "maintainer")
         ? h("a", { class: "btn btn-small", href: `${base}/import` }, "Import files")
         : null,
