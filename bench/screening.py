@@ -1,0 +1,322 @@
+"""Screenwise's ranking against ASReview LAB (elas_u4) on every labeled screening dataset.
+
+For each dataset in ``--data``/screening and each seed, ASReview runs
+``asreview simulate X.csv --ai elas_u4 --n-prior-included 1 --n-prior-excluded 1 --prior-seed S
+--seed S`` (in its own environment, ``--asreview-env``; outputs kept under ``--cache`` and
+reused), and screenwise replays the same dataset from ASReview's own priors with each setting
+of ``--settings`` (retrain="fast", the study's schedule). Prints one markdown table: per dataset
+and mean, RRF@10, WSS@95, WSS@100, loss, ATD and wall time for both systems, and the wins.
+
+    python bench/screening.py --jobs 2 --json bench/out/screening.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import default_data_dir, default_embedding_cache, markdown_table
+from classifier.features import CorpusFeatures
+from classifier.metrics import screening_metrics
+from classifier.relevance import DEFAULT_SETTING, SETTINGS
+from classifier.simulate import simulate
+
+METRICS = ("rrf10", "wss95", "wss100", "loss", "atd")
+
+
+# ---------------------------------------------------------------- ASReview
+
+
+def asreview_output(cache_dir: Path, dataset: str, seed: int) -> Path:
+    return cache_dir / f"{dataset}-{seed}.asreview"
+
+
+def run_asreview(csv: Path, seed: int, env_dir: Path, cache_dir: Path) -> Path:
+    """Run one ASReview simulation unless its output is already in ``cache_dir``; the wall time
+    goes into ``cache_dir/times.json``."""
+    out = asreview_output(cache_dir, csv.stem, seed)
+    if out.exists():
+        return out
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / f"{csv.stem}-{seed}.tmp.asreview"
+    tmp.unlink(missing_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    command = [str(env_dir / "bin" / "asreview"), "simulate", str(csv.resolve()), "--ai", "elas_u4"]
+    command += ["--n-prior-included", "1", "--n-prior-excluded", "1"]
+    command += ["--prior-seed", str(seed), "--seed", str(seed), "-o", str(tmp.resolve())]
+    started = time.perf_counter()
+    # cwd: ASReview leaves a synergy_cache.sqlite in its working folder.
+    subprocess.run(command, check=True, env=env, capture_output=True, cwd=cache_dir)
+    seconds = time.perf_counter() - started
+    tmp.rename(out)
+    times_path = cache_dir / "times.json"
+    times = json.loads(times_path.read_text()) if times_path.exists() else {}
+    times[out.name] = round(seconds, 2)
+    times_path.write_text(json.dumps(times, indent=1, sort_keys=True))
+    return out
+
+
+def read_asreview(path: Path) -> dict:
+    """Priors, screening order (0-based dataset rows) and labels from a ``.asreview`` file: a zip
+    of the project folder whose ``results.db`` table ``results`` holds one row per label in the
+    order given; the priors are the rows no classifier chose (``training_set`` is NULL)."""
+    with tempfile.TemporaryDirectory() as folder:
+        with zipfile.ZipFile(path) as archive:
+            name = next(n for n in archive.namelist() if n.endswith("results.db"))
+            db_path = archive.extract(name, folder)
+        db = sqlite3.connect(db_path)
+        try:
+            rows = db.execute(
+                "SELECT r.record_id, r.label, r.training_set, c.dataset_row FROM results r "
+                "JOIN record c ON c.record_id = r.record_id ORDER BY r.rowid"
+            ).fetchall()
+            n_records = db.execute("SELECT count(*) FROM record").fetchone()[0]
+        finally:
+            db.close()
+    return {
+        "priors": [row[3] for row in rows if row[2] is None],
+        "order": [row[3] for row in rows],
+        "labels": [row[1] for row in rows],
+        "n_records": n_records,
+    }
+
+
+def asreview_metrics(result: dict) -> dict[str, float]:
+    """Metrics of an ASReview run, which stops at the last relevant record: the records it never
+    screened are all irrelevant, so the order is padded with zeros to M."""
+    n_priors = len(result["priors"])
+    labels = result["labels"][n_priors:]
+    M = result["n_records"] - n_priors
+    return screening_metrics(labels + [0] * (M - len(labels)))
+
+
+# ---------------------------------------------------------------- screenwise
+
+
+class _CachedEncoder:
+    """The embedder, loaded only if the cache lacks a text (usually never)."""
+
+    def __init__(self) -> None:
+        from index.embedder import DEFAULT_MODEL
+
+        self.model_id = DEFAULT_MODEL
+        self.dimension = 384
+        self._encoder = None
+
+    def _real(self):
+        if self._encoder is None:
+            from index.embedder import Embedder
+
+            self._encoder = Embedder(self.model_id)
+        return self._encoder
+
+    def encode_documents(self, texts, *, progress: bool = False) -> np.ndarray:
+        return self._real().encode_documents(texts, progress=progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._real().encode_query(text)
+
+
+@cache
+def load_dataset(csv: str, embeddings_cache: str) -> tuple[CorpusFeatures, np.ndarray, list[str]]:
+    from index.datasets import dataset_vectors, read_labeled
+
+    dataset = read_labeled(Path(csv))
+    vectors = dataset_vectors(dataset, _CachedEncoder(), embeddings_cache)
+    return (
+        CorpusFeatures.build(dataset.texts, vectors),
+        dataset.labels.astype(np.int64),
+        dataset.ids,
+    )
+
+
+def run_screenwise(task: tuple[str, str, int, list[int], str]) -> dict:
+    csv, setting, seed, priors, embeddings_cache = task
+    features, labels, _ = load_dataset(csv, embeddings_cache)
+    run = simulate(features, labels, seed=seed, setting=setting, priors=priors, retrain="fast")
+    return {
+        "dataset": Path(csv).stem,
+        "setting": setting,
+        "seed": seed,
+        "priors": run.priors,
+        "order": run.order,
+        "metrics": run.metrics,
+        "seconds": run.seconds,
+    }
+
+
+# ---------------------------------------------------------------- table
+
+
+def _fmt(metric: str, value: float) -> str:
+    return f"{value:.3f}" if metric in ("loss", "atd") else f"{value:.1f}"
+
+
+def summarise(
+    asr: dict[tuple[str, int], dict], ours: list[dict], setting: str, datasets: list[str]
+) -> tuple[list[str], list[list[object]], dict]:
+    headers = ["dataset"]
+    for metric in (*METRICS, "s"):
+        headers += [f"{metric} asr", f"{metric} sw"]
+    headers.append("loss win")
+    rows, per_dataset = [], {}
+    for name in datasets:
+        a = [asr[key] for key in asr if key[0] == name]
+        b = [r for r in ours if r["dataset"] == name and r["setting"] == setting]
+        if not a or not b:
+            continue
+        cells: dict[str, tuple[float, float]] = {}
+        for metric in METRICS:
+            cells[metric] = (
+                float(np.mean([r["metrics"][metric] for r in a])),
+                float(np.mean([r["metrics"][metric] for r in b])),
+            )
+        cells["s"] = (
+            float(np.mean([r["seconds"] for r in a])),
+            float(np.mean([r["seconds"] for r in b])),
+        )
+        per_dataset[name] = cells
+    for name, cells in per_dataset.items():
+        row: list[object] = [name]
+        for metric in (*METRICS, "s"):
+            row += [_fmt(metric, cells[metric][0]), _fmt(metric, cells[metric][1])]
+        loss_a, loss_b = cells["loss"]
+        row.append("sw" if loss_b < loss_a else ("tie" if loss_b == loss_a else "asr"))
+        rows.append(row)
+    summary: dict = {"datasets": len(per_dataset)}
+    if per_dataset:
+        mean_row: list[object] = ["**mean**"]
+        for metric in (*METRICS, "s"):
+            for side in (0, 1):
+                value = float(np.mean([c[metric][side] for c in per_dataset.values()]))
+                summary[f"{metric}_{'asr' if side == 0 else 'sw'}"] = value
+                mean_row.append(f"**{_fmt(metric, value)}**")
+        wins = sum(c["loss"][1] < c["loss"][0] for c in per_dataset.values())
+        rrf_drop = max(c["rrf10"][0] - c["rrf10"][1] for c in per_dataset.values())
+        summary |= {"loss_wins": wins, "max_rrf10_drop": rrf_drop}
+        mean_row.append(f"**{wins}/{len(per_dataset)}**")
+        rows.append(mean_row)
+    return headers, rows, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=default_data_dir())
+    parser.add_argument("--embeddings-cache", type=Path, default=default_embedding_cache())
+    parser.add_argument("--asreview-env", type=Path, default=Path("/work/asreview-venv"))
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("bench/out/asreview"),
+        help="folder of ASReview outputs (X-S.asreview), reused when present",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=[DEFAULT_SETTING],
+        help=f"screenwise settings, the first one tabled: {', '.join(SETTINGS)}",
+    )
+    parser.add_argument("--datasets", nargs="*", default=None, help="dataset names (file stems)")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=None, help="write every run (orders too)")
+    args = parser.parse_args(argv)
+
+    csvs = sorted((args.data / "screening").glob("*.csv"))
+    if args.datasets:
+        csvs = [c for c in csvs if c.stem in args.datasets]
+    times_path = args.cache / "times.json"
+    asr: dict[tuple[str, int], dict] = {}
+    for csv in csvs:
+        for seed in args.seeds:
+            path = run_asreview(csv, seed, args.asreview_env, args.cache)
+            result = read_asreview(path)
+            times = json.loads(times_path.read_text()) if times_path.exists() else {}
+            result["metrics"] = asreview_metrics(result)
+            result["seconds"] = float(times.get(path.name, float("nan")))
+            asr[(csv.stem, seed)] = result
+
+    tasks = [
+        (str(csv), setting, seed, asr[(csv.stem, seed)]["priors"], str(args.embeddings_cache))
+        for setting in args.settings
+        for csv in csvs
+        for seed in args.seeds
+    ]
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            ours = list(pool.map(run_screenwise, tasks, chunksize=1))
+    else:
+        ours = [run_screenwise(task) for task in tasks]
+
+    datasets = [csv.stem for csv in csvs]
+    print(
+        f"ASReview elas_u4 vs screenwise '{args.settings[0]}', seeds {args.seeds}, "
+        "mean over seeds; asr = ASReview, sw = screenwise (retrain='fast'); s = wall seconds "
+        "per run (ASReview: the whole CLI run)\n"
+    )
+    headers, rows, summary = summarise(asr, ours, args.settings[0], datasets)
+    print(markdown_table(headers, rows))
+    if len(args.settings) > 1:
+        print()
+        overview = []
+        for setting in args.settings:
+            _, _, s = summarise(asr, ours, setting, datasets)
+            overview.append(
+                [
+                    setting,
+                    f"{s['loss_sw']:.4f}",
+                    f"{s['wss95_sw']:.1f}",
+                    f"{s['rrf10_sw']:.1f}",
+                    f"{s['loss_wins']}/{s['datasets']}",
+                    f"{s['max_rrf10_drop']:.1f}",
+                ]
+            )
+        overview.append(
+            [
+                "ASReview elas_u4",
+                f"{summary['loss_asr']:.4f}",
+                f"{summary['wss95_asr']:.1f}",
+                f"{summary['rrf10_asr']:.1f}",
+                "-",
+                "-",
+            ]
+        )
+        print(
+            markdown_table(
+                ["setting", "loss", "WSS@95", "RRF@10", "loss wins vs u4", "max RRF@10 drop"],
+                overview,
+            )
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        asr_runs = [
+            {
+                "dataset": k[0],
+                "seed": k[1],
+                "priors": v["priors"],
+                "order": v["order"],
+                "metrics": v["metrics"],
+                "seconds": v["seconds"],
+            }
+            for k, v in asr.items()
+        ]
+        args.json.write_text(json.dumps({"asreview": asr_runs, "screenwise": ours}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

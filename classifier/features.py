@@ -1,0 +1,105 @@
+"""What a relevance model reads for a set of records: TF-IDF rows and embeddings, side by side.
+
+TF-IDF is fitted on the whole corpus of a review (labelled and unlabelled records), as ASReview
+does, so its vocabulary and document frequencies are fixed for the corpus state; new records of a
+review update are mapped into the same vocabulary with ``transform``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+__all__ = ["CorpusFeatures"]
+
+TFIDF_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "max_df": 0.95}
+
+
+def _vectorizer(**extra) -> TfidfVectorizer:
+    return TfidfVectorizer(dtype=np.float32, **(TFIDF_PARAMS | extra))
+
+
+def _normalised(vectors: np.ndarray, n: int) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != n:
+        raise ValueError(f"vectors must have shape ({n}, d), not {vectors.shape}")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+@dataclass(frozen=True, eq=False)
+class CorpusFeatures:
+    """TF-IDF matrix and L2-normalised embeddings of the same records, row for row.
+
+    ``vectorizer`` is the fitted ``TfidfVectorizer`` (kept so new records share the vocabulary).
+    """
+
+    tfidf: sp.csr_matrix
+    vectors: np.ndarray
+    vectorizer: TfidfVectorizer
+
+    def __post_init__(self) -> None:
+        if self.tfidf.shape[0] != len(self.vectors):
+            raise ValueError(
+                f"tfidf has {self.tfidf.shape[0]} rows but vectors has {len(self.vectors)}"
+            )
+
+    @classmethod
+    def build(cls, texts: Sequence[str], vectors: np.ndarray) -> CorpusFeatures:
+        """Fit TF-IDF (word 1-2-grams, sublinear tf, max_df 0.95) on ``texts``."""
+        texts = [text or "" for text in texts]
+        if not texts:
+            raise ValueError("texts is empty")
+        vectors = _normalised(vectors, len(texts))
+        # max_df=0.95 prunes everything from a corpus of one or two records; keep all terms then.
+        vectorizer = _vectorizer() if len(texts) > 2 else _vectorizer(max_df=1.0)
+        tfidf = vectorizer.fit_transform(texts).tocsr()
+        return cls(tfidf, vectors, vectorizer)
+
+    def transform(self, texts: Sequence[str], vectors: np.ndarray) -> CorpusFeatures:
+        """Features of new records (a review update's hits) in this corpus's vocabulary."""
+        texts = [text or "" for text in texts]
+        vectors = _normalised(vectors, len(texts))
+        return CorpusFeatures(self.vectorizer.transform(texts).tocsr(), vectors, self.vectorizer)
+
+    def subset(self, rows: np.ndarray) -> CorpusFeatures:
+        """The features of ``rows`` (positions or a boolean mask), in that order."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        return CorpusFeatures(self.tfidf[rows], self.vectors[rows], self.vectorizer)
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays (no objects, so ``np.load(allow_pickle=False)`` reads them back)."""
+        vocabulary = self.vectorizer.vocabulary_
+        terms = np.empty(len(vocabulary), dtype=object)
+        for term, column in vocabulary.items():
+            terms[column] = term
+        return {
+            "tfidf_data": self.tfidf.data,
+            "tfidf_indices": self.tfidf.indices,
+            "tfidf_indptr": self.tfidf.indptr,
+            "tfidf_shape": np.array(self.tfidf.shape, dtype=np.int64),
+            "vectors": self.vectors,
+            "terms": terms.astype(str),
+            "idf": self.vectorizer.idf_.astype(np.float64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> CorpusFeatures:
+        terms = [str(term) for term in arrays["terms"]]
+        vectorizer = _vectorizer(vocabulary={term: i for i, term in enumerate(terms)})
+        vectorizer.idf_ = np.asarray(arrays["idf"], dtype=np.float64)
+        vectorizer.vocabulary_ = vectorizer.vocabulary
+        tfidf = sp.csr_matrix(
+            (arrays["tfidf_data"], arrays["tfidf_indices"], arrays["tfidf_indptr"]),
+            shape=tuple(int(n) for n in arrays["tfidf_shape"]),
+        )
+        return cls(tfidf, np.asarray(arrays["vectors"], dtype=np.float32), vectorizer)

@@ -1,0 +1,262 @@
+"""The relevance model: which unscreened records to show first.
+
+A logistic regression on the corpus's TF-IDF, weighted like ASReview's ``Balanced(ratio=9.8)``
+(the includes together weigh 9.8 times the excludes), whose z-scored log-odds are blended with
+the z-scored cosine similarity (MiniLM embeddings) of each record to the labelled includes and,
+in the default, with the z-scored log-odds of a second logistic regression on the embeddings.
+The study in ``../shared/notes/ranking-study.md`` found the similarity blend the one consistent
+gain over ASReview's default; ``bench/screening.py`` measured the named settings below on seven
+datasets, chose ``DEFAULT_SETTING`` there and confirmed it on the other seven
+(``bench/README.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+from sklearn.utils.validation import check_is_fitted
+
+from classifier.baseline import _shift_to_total, _sigmoid
+from classifier.features import CorpusFeatures
+
+__all__ = ["DEFAULT_SETTING", "SETTINGS", "RelevanceModel"]
+
+Classifier = Literal["svm", "logistic", "embedding-logistic"]
+
+SETTINGS: dict[str, str] = {
+    "u4": "ASReview's elas_u4: LinearSVC(C=0.11) on TF-IDF, includes weighted 9.8:1 (study's A)",
+    "u4+maxcos": "u4 + 0.5 z(max cosine to labelled includes), the study's F",
+    "logistic": "LogisticRegression(liblinear, C=1) on TF-IDF, includes weighted 9.8:1 like u4",
+    "logistic+maxcos": "logistic + 0.5 z(max cosine to labelled includes)",
+    "logistic+maxcos1": "logistic + 1.0 z(max cosine to labelled includes)",
+    "logistic+top3cos": "logistic + 1.0 z(mean of the 3 largest cosines to labelled includes)",
+    "logistic+maxcos+semantic": (
+        "logistic + 0.5 z(max cosine to labelled includes) + 0.5 z(log-odds of a logistic "
+        "regression on the MiniLM embeddings)"
+    ),
+    "embedding-logistic": "LogisticRegression(lbfgs, C=10, balanced) on MiniLM embeddings only",
+}
+
+_LOGISTIC = {"classifier": "logistic", "C": 1.0}
+_PARAMS: dict[str, dict[str, Any]] = {
+    "u4": {"classifier": "svm", "C": 0.11, "similarity_weight": 0.0},
+    "u4+maxcos": {"classifier": "svm", "C": 0.11, "similarity_weight": 0.5},
+    "logistic": _LOGISTIC | {"similarity_weight": 0.0},
+    "logistic+maxcos": _LOGISTIC | {"similarity_weight": 0.5},
+    "logistic+maxcos1": _LOGISTIC | {"similarity_weight": 1.0},
+    "logistic+top3cos": _LOGISTIC | {"similarity_weight": 1.0, "similarity_top_k": 3},
+    "logistic+maxcos+semantic": _LOGISTIC | {"similarity_weight": 0.5, "embedding_weight": 0.5},
+    "embedding-logistic": {"classifier": "embedding-logistic", "C": 10.0, "similarity_weight": 0.0},
+}
+
+# Chosen on datasets A (ADHD, AtypicalAntipsychotics, CalciumChannelBlockers, NSAIDS,
+# OralHypoglycemics, SkeletalMuscleRelaxants, UrinaryIncontinence) by bench/screening.py, then
+# confirmed on the other seven; see bench/README.md.
+DEFAULT_SETTING = "logistic+maxcos+semantic"
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    centred = values - values.mean() if len(values) else values
+    std = centred.std() if len(values) else 0.0
+    return centred / std if std > 0 else centred
+
+
+def _ratio_weights(y: np.ndarray, ratio: float) -> np.ndarray:
+    """ASReview's ``Balanced(ratio)``: include weight 1, exclude weight n1 / (ratio * n0),
+    rescaled so the weights sum to the number of records."""
+    n1, n0 = int((y == 1).sum()), int((y == 0).sum())
+    weights = np.where(y == 1, 1.0, n1 / (ratio * n0))
+    return weights * (len(y) / weights.sum())
+
+
+def _top_k_mean(similarity: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the mean of the ``k`` largest values (the maximum when ``k`` is 1)."""
+    if similarity.shape[1] == 0:
+        return np.zeros(len(similarity))
+    if k <= 1 or similarity.shape[1] == 1:
+        return similarity.max(axis=1)
+    k = min(k, similarity.shape[1])
+    return np.partition(similarity, -k, axis=1)[:, -k:].mean(axis=1)
+
+
+class RelevanceModel(BaseEstimator):
+    """A linear classifier on TF-IDF (or the embeddings) plus similarity to labelled includes.
+
+    ``ranking_scores`` = z(classifier score) + w * z(similarity), z-scored over the records
+    scored together, where similarity is the mean of the ``similarity_top_k`` largest cosines
+    of a record to the labelled includes, minus ``exclude_weight`` times its largest cosine to
+    the labelled excludes, and ``w = similarity_weight * min(1, sqrt(adapt_includes / n1))`` with
+    ``n1`` labelled includes (``adapt_includes = 0`` keeps ``w`` constant): nearest-include
+    similarity matters most while few includes are known.
+
+    Parameters
+    ----------
+    classifier : "svm" (LinearSVC, squared hinge), "logistic" (liblinear) on TF-IDF, or
+        "embedding-logistic" (lbfgs, sklearn's balanced weights) on the embeddings.
+    C : inverse regularisation strength of the classifier.
+    ratio : includes weigh ``ratio`` times the excludes in total (ASReview's Balanced).
+    embedding_scale : when > 0, the TF-IDF classifiers read ``[tfidf, embedding_scale * emb]``.
+    embedding_weight : when > 0, a second logistic regression on the embeddings alone (C=10,
+        balanced) adds ``embedding_weight * z(its log-odds)`` to the ranking score.
+    """
+
+    def __init__(
+        self,
+        classifier: Classifier = "logistic",
+        C: float = 1.0,
+        ratio: float = 9.8,
+        similarity_weight: float = 0.5,
+        similarity_top_k: int = 1,
+        exclude_weight: float = 0.0,
+        adapt_includes: float = 0.0,
+        embedding_scale: float = 0.0,
+        embedding_weight: float = 0.0,
+    ) -> None:
+        self.classifier = classifier
+        self.C = C
+        self.ratio = ratio
+        self.similarity_weight = similarity_weight
+        self.similarity_top_k = similarity_top_k
+        self.exclude_weight = exclude_weight
+        self.adapt_includes = adapt_includes
+        self.embedding_scale = embedding_scale
+        self.embedding_weight = embedding_weight
+
+    @classmethod
+    def from_setting(cls, name: str = DEFAULT_SETTING) -> RelevanceModel:
+        """The model of a named setting (see ``SETTINGS``)."""
+        if name not in _PARAMS:
+            raise ValueError(f"unknown setting {name!r}; known: {', '.join(SETTINGS)}")
+        return cls(**_PARAMS[name])
+
+    def _design(self, features: CorpusFeatures) -> Any:
+        if self.classifier == "embedding-logistic":
+            return features.vectors
+        if self.embedding_scale > 0:
+            dense = sp.csr_matrix(self.embedding_scale * features.vectors)
+            return sp.hstack([features.tfidf, dense], format="csr")
+        return features.tfidf
+
+    def fit(self, features: CorpusFeatures, y: np.ndarray) -> RelevanceModel:
+        """Learn from the labelled records: ``features`` holds only them, ``y`` is 1 for include
+        and 0 for exclude, both present."""
+        y = np.asarray(y).astype(np.int64).ravel()
+        if len(y) != len(features):
+            raise ValueError(f"features has {len(features)} rows but y has {len(y)} labels")
+        counts = np.bincount(y, minlength=2)
+        if len(counts) != 2 or counts.min() == 0:
+            raise ValueError("y must hold both classes, 0 (exclude) and 1 (include), and no other")
+        X = self._design(features)
+        # Only the terms the labelled records use can get a weight (a column of zeros gets none
+        # under L2), so the TF-IDF models are fitted on those columns alone: the same model,
+        # several times faster on a large vocabulary.
+        used = np.unique(X.indices) if sp.issparse(X) else np.arange(X.shape[1])
+        X_used = X[:, used] if sp.issparse(X) else X
+        if self.classifier == "svm":
+            model = LinearSVC(C=self.C, loss="squared_hinge", random_state=0)
+            model.fit(X_used, y, sample_weight=_ratio_weights(y, self.ratio))
+        elif self.classifier == "logistic":
+            model = LogisticRegression(C=self.C, solver="liblinear", max_iter=1000)
+            model.fit(X_used, y, sample_weight=_ratio_weights(y, self.ratio))
+        elif self.classifier == "embedding-logistic":
+            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
+            model.fit(X, y)
+        else:
+            raise ValueError(f"unknown classifier {self.classifier!r}")
+        if self.classifier == "embedding-logistic":
+            self.coef_ = np.asarray(model.coef_[0], dtype=np.float32)
+        else:
+            self.coef_ = np.zeros(X.shape[1], dtype=np.float32)
+            self.coef_[used] = model.coef_[0]
+        self.intercept_ = float(model.intercept_[0])
+        self.class_counts_ = counts
+        self.n_features_in_ = X.shape[1]
+        self.include_vectors_ = features.vectors[y == 1]
+        self.exclude_vectors_ = (
+            features.vectors[y == 0] if self.exclude_weight > 0 else features.vectors[:0]
+        )
+        self.calibration_shift_ = _shift_to_total(self._decision(X), float(counts[1]))
+        self.embedding_coef_ = np.zeros(features.vectors.shape[1] + 1, dtype=np.float32)
+        if self.embedding_weight > 0:
+            semantic = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000)
+            semantic.fit(features.vectors, y)
+            self.embedding_coef_[:-1] = semantic.coef_[0]
+            self.embedding_coef_[-1] = semantic.intercept_[0]
+        return self
+
+    def _decision(self, X: Any) -> np.ndarray:
+        return np.asarray(X @ self.coef_, dtype=np.float64).ravel() + self.intercept_
+
+    def decision_function(self, features: CorpusFeatures) -> np.ndarray:
+        """The classifier's raw score (log-odds or margin), one value per row."""
+        check_is_fitted(self, "coef_")
+        X = self._design(features)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"features have {X.shape[1]} columns, the model {self.n_features_in_}")
+        return self._decision(X)
+
+    def similarity(self, features: CorpusFeatures) -> np.ndarray:
+        """Each row's similarity to the labelled records (see the class docstring)."""
+        check_is_fitted(self, "include_vectors_")
+        vectors = np.asarray(features.vectors, dtype=np.float32)
+        score = _top_k_mean(vectors @ self.include_vectors_.T, self.similarity_top_k)
+        if self.exclude_weight > 0 and len(self.exclude_vectors_):
+            score = score - self.exclude_weight * (vectors @ self.exclude_vectors_.T).max(axis=1)
+        return score.astype(np.float64)
+
+    def blend_weight(self) -> float:
+        """The weight of the similarity term for the includes learned from."""
+        check_is_fitted(self, "class_counts_")
+        if self.adapt_includes <= 0:
+            return float(self.similarity_weight)
+        n1 = max(int(self.class_counts_[1]), 1)
+        return float(self.similarity_weight * min(1.0, np.sqrt(self.adapt_includes / n1)))
+
+    def ranking_scores(self, features: CorpusFeatures) -> np.ndarray:
+        """Higher is screened first; z-scored over the rows of ``features``, so compare scores
+        only within one call."""
+        score = _zscore(self.decision_function(features))
+        weight = self.blend_weight()
+        if weight > 0:
+            score = score + weight * _zscore(self.similarity(features))
+        if self.embedding_weight > 0:
+            semantic = features.vectors @ self.embedding_coef_[:-1] + self.embedding_coef_[-1]
+            score = score + self.embedding_weight * _zscore(semantic)
+        return score
+
+    def predict_proba(self, features: CorpusFeatures) -> np.ndarray:
+        """P(include), shape (n,), from the classifier alone: the log-odds shifted so that, over
+        the training records, the probabilities add up to the number of includes (the include
+        weighting undone). For "svm" the margin stands in for the log-odds."""
+        return _sigmoid(self.decision_function(features) + self.calibration_shift_)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        check_is_fitted(self, "coef_")
+        return {
+            "coef": self.coef_,
+            "intercept": np.array([self.intercept_]),
+            "class_counts": self.class_counts_,
+            "calibration_shift": np.array([self.calibration_shift_]),
+            "include_vectors": self.include_vectors_,
+            "exclude_vectors": self.exclude_vectors_,
+            "embedding_coef": self.embedding_coef_,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], **params: Any) -> RelevanceModel:
+        model = cls(**params)
+        model.coef_ = np.asarray(arrays["coef"], dtype=np.float32)
+        model.intercept_ = float(arrays["intercept"][0])
+        model.class_counts_ = np.asarray(arrays["class_counts"], dtype=np.int64)
+        model.calibration_shift_ = float(arrays["calibration_shift"][0])
+        model.include_vectors_ = np.asarray(arrays["include_vectors"], dtype=np.float32)
+        model.exclude_vectors_ = np.asarray(arrays["exclude_vectors"], dtype=np.float32)
+        model.embedding_coef_ = np.asarray(arrays["embedding_coef"], dtype=np.float32)
+        model.n_features_in_ = len(model.coef_)
+        return model
