@@ -1,0 +1,349 @@
+"""The theme model: which of a review's themes a record belongs to, from its embedding.
+
+One logistic regression per theme (one-vs-rest) whose weights are pulled towards the theme's
+own text instead of towards zero. The prior weight vector of theme ``t`` points at the
+embedding of its name and description, refined by the corpus; the penalty
+``0.5 * |w_t - w0_t|^2`` replaces sklearn's ``0.5 * |w_t|^2``. So:
+
+- with no labels at all, ``w_t = w0_t`` and suggestions are cosine similarity to the theme's
+  text (``mode_ == "zero-shot"``);
+- as records get labels, each theme's data moves its weights away from the prior, a theme with
+  few labels staying close to it and a theme with many leaving it behind. No switch and no
+  blending weight to tune: the takeover is the MAP estimate under the prior.
+
+Features are the embeddings centred on the corpus mean and renormalised: centring removes what
+every record of a review shares (here: "a drug trial"), which otherwise dominates the cosine to
+a short theme name. With a corpus (labeled plus unlabeled records), the prior directions are
+refined transductively: records are softly assigned to the themes they are closest to, and the
+theme text is moved towards the centroid of its records (two steps).
+
+An option, off by default: lexical features (e.g. a TF-IDF matrix of the same records, dense or
+scipy sparse) passed as ``lexical=`` to ``fit`` and ``predict_proba``. A class-balanced logistic
+regression per learnt theme on them is averaged with the embedding model (weight
+``lexical_weight``). Drug classes are lexical (drug names), so with many labels this helps
+(bench/themes.py measures it); the caller owns the vocabulary, so it is not the default.
+
+Numpy in, numpy out: nothing here knows about records, stores or texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.sparse import issparse
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["ThemeModel"]
+
+ThemeMode = Literal["zero-shot", "blend", "supervised"]
+
+# The prior log-odds of a record at the corpus's average similarity to a theme: most records
+# belong to one theme of many, so a theme's base rate is low.
+_PRIOR_OFFSET = -2.0
+
+
+def _matrix(X: Any, name: str, columns: int | None = None) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array, not shape {X.shape}")
+    if columns is not None and X.shape[1] != columns:
+        raise ValueError(f"{name} has {X.shape[1]} columns, expected {columns}")
+    return X
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.where(norms > 0, norms, 1.0)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _fit_towards_prior(
+    X: np.ndarray,
+    Y: np.ndarray,
+    W0: np.ndarray,
+    b0: np.ndarray,
+    C: float,
+    max_iter: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``(d, k)`` and intercepts ``(k,)`` of ``k`` class-balanced logistic regressions,
+    each penalised towards its prior: ``0.5 |W - W0|^2 + 0.5 |b - b0|^2 + C * loss``.
+
+    The themes are independent (one-vs-rest); they are solved in one L-BFGS run only because
+    one matrix product per step serves all of them. scikit-learn's ``LogisticRegression`` has
+    no prior mean (offset), hence the small solver here.
+    """
+    n, d = X.shape
+    k = Y.shape[1]
+    positives = Y.sum(axis=0)
+    # class_weight="balanced", per theme: each class weighs n / 2 in total.
+    pos_weight = Y * (n / (2.0 * positives))
+    neg_weight = (1.0 - Y) * (n / (2.0 * (n - positives)))
+    base = X @ W0 + b0
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        V = theta[: d * k].reshape(d, k)
+        c = theta[d * k :]
+        Z = base + X @ V + c
+        loss = (pos_weight * np.logaddexp(0.0, -Z) + neg_weight * np.logaddexp(0.0, Z)).sum()
+        P = _sigmoid(Z)
+        G = C * (neg_weight * P - pos_weight * (1.0 - P))
+        value = 0.5 * (V * V).sum() + 0.5 * (c * c).sum() + C * loss
+        return value, np.concatenate([(X.T @ G + V).ravel(), G.sum(axis=0) + c])
+
+    result = minimize(
+        objective,
+        np.zeros(d * k + k),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter},
+    )
+    return W0 + result.x[: d * k].reshape(d, k), b0 + result.x[d * k :]
+
+
+class ThemeModel(BaseEstimator):
+    """Multi-label theme suggestions for records, from their embeddings.
+
+    ``themes``: the theme names, in column order of ``Y``; ``name_vectors`` ``(k, d)``: the
+    query embedding of each theme's name; ``desc_vectors`` ``(k, d)``: of its description
+    (``None`` when the themes have none). ``C`` is the inverse strength of the pull towards
+    the prior weights, ``prior_scale`` the length of those weights (how sharply the theme text
+    alone separates records), ``description_weight`` the description's share of the theme text,
+    ``refine_steps`` / ``refine_temperature`` the transductive refinement by the corpus (0 steps
+    turns it off), ``supervised_at`` the number of labeled records every theme needs before
+    ``mode_`` says the labels rule; ``lexical_C`` and ``lexical_weight`` set the lexical option.
+
+    After ``fit``: ``coef_`` ``(k, d)`` and ``intercept_`` ``(k,)`` act on the centred,
+    renormalised embeddings (``mean_`` is the corpus mean); ``positives_`` counts each theme's
+    labeled records; with ``lexical`` features, ``lexical_coef_`` ``(k, v)`` and
+    ``lexical_intercept_`` hold their per-theme models (zero rows for themes not learnt) and
+    ``lexical_themes_`` marks the learnt themes; ``mode_`` is ``"zero-shot"`` (no theme has a
+    labeled record), ``"supervised"`` (every theme has at least ``supervised_at``) or
+    ``"blend"`` (between: themes with few labels lean on their text).
+    """
+
+    def __init__(
+        self,
+        themes: Sequence[str],
+        name_vectors: np.ndarray,
+        desc_vectors: np.ndarray | None = None,
+        *,
+        C: float = 16.0,
+        prior_scale: float = 5.0,
+        description_weight: float = 1.0,
+        refine_steps: int = 2,
+        refine_temperature: float = 0.02,
+        supervised_at: int = 20,
+        max_iter: int = 500,
+        lexical_C: float = 16.0,
+        lexical_weight: float = 0.5,
+    ) -> None:
+        self.themes = themes
+        self.name_vectors = name_vectors
+        self.desc_vectors = desc_vectors
+        self.C = C
+        self.prior_scale = prior_scale
+        self.description_weight = description_weight
+        self.refine_steps = refine_steps
+        self.refine_temperature = refine_temperature
+        self.supervised_at = supervised_at
+        self.max_iter = max_iter
+        self.lexical_C = lexical_C
+        self.lexical_weight = lexical_weight
+
+    def _theme_text(self) -> np.ndarray:
+        """Unit vectors of each theme's name plus (weighted) description, ``(k, d)``."""
+        themes = list(self.themes)
+        if not themes:
+            raise ValueError("themes must name at least one theme")
+        names = _matrix(self.name_vectors, "name_vectors")
+        if len(names) != len(themes):
+            raise ValueError(f"name_vectors has {len(names)} rows for {len(themes)} themes")
+        text = _unit_rows(names)
+        if self.desc_vectors is not None:
+            descriptions = _matrix(self.desc_vectors, "desc_vectors", names.shape[1])
+            if len(descriptions) != len(themes):
+                raise ValueError(
+                    f"desc_vectors has {len(descriptions)} rows for {len(themes)} themes"
+                )
+            text = text + self.description_weight * _unit_rows(descriptions)
+        return _unit_rows(text)
+
+    def _features(self, X: np.ndarray) -> np.ndarray:
+        return _unit_rows(X - self.mean_)
+
+    def _prior(self, corpus: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Prior weights ``(d, k)`` and intercepts ``(k,)`` from the theme text and the corpus
+        (already centred)."""
+        directions = text
+        if len(corpus) >= len(text) and self.refine_steps > 0:
+            # Soft k-means seeded by the theme text, which stays in the score as an anchor:
+            # without it the clusters drift to whatever the corpus groups best.
+            anchor = corpus @ text.T
+            scores = anchor
+            for _ in range(self.refine_steps):
+                centroids = _unit_rows(_softmax(scores / self.refine_temperature).T @ corpus)
+                scores = corpus @ centroids.T + anchor
+            directions = centroids + text
+        W0 = self.prior_scale * directions.T
+        typical = (corpus @ W0).mean(axis=0) if len(corpus) else np.zeros(len(text))
+        return W0, _PRIOR_OFFSET - typical
+
+    def fit(
+        self, X: Any, Y: Any, X_unlabeled: Any | None = None, *, lexical: Any | None = None
+    ) -> ThemeModel:
+        """Learn the themes from labeled records ``X`` ``(n, d)`` with ``Y[i, t] = 1`` when
+        record ``i`` has theme ``t`` (``n`` may be 0), using ``X_unlabeled`` ``(m, d)`` (the
+        rest of the corpus) for centring and refining the priors. ``lexical`` ``(n, v)``: the
+        labeled records' lexical features (the option above)."""
+        text = self._theme_text()
+        k, d = text.shape
+        X = _matrix(np.reshape(X, (0, d)) if np.size(X) == 0 else X, "X", d)
+        Y = np.asarray(Y, dtype=np.float64)
+        if Y.size == 0 and len(X) == 0:
+            Y = np.zeros((0, k))
+        if Y.ndim != 2 or Y.shape != (len(X), k):
+            raise ValueError(f"Y must have shape {(len(X), k)} (records, themes), not {Y.shape}")
+        if not np.isin(Y, (0.0, 1.0)).all():
+            raise ValueError("Y must hold only 0 and 1")
+        unlabeled = (
+            np.zeros((0, d))
+            if X_unlabeled is None or np.size(X_unlabeled) == 0
+            else _matrix(X_unlabeled, "X_unlabeled", d)
+        )
+        corpus = np.vstack([X, unlabeled])
+        self.mean_ = corpus.mean(axis=0) if len(corpus) else np.zeros(d)
+        centred = self._features(corpus)
+        W0, b0 = self._prior(centred, text)
+        W, b = W0.copy(), b0.copy()
+        self.positives_ = Y.sum(axis=0).astype(np.int64)
+        # A theme is learnt once it has a labeled record and a labeled record without it;
+        # the others keep their prior.
+        learnt = (self.positives_ > 0) & (self.positives_ < len(X))
+        if learnt.any():
+            W[:, learnt], b[learnt] = _fit_towards_prior(
+                centred[: len(X)], Y[:, learnt], W0[:, learnt], b0[learnt], self.C, self.max_iter
+            )
+        self.coef_ = W.T.astype(np.float32)
+        self.intercept_ = b.astype(np.float32)
+        self.n_features_in_ = d
+        self.mode_: ThemeMode = self._mode(self.positives_)
+        for name in ("lexical_coef_", "lexical_intercept_", "lexical_themes_"):
+            self.__dict__.pop(name, None)
+        if lexical is not None:
+            self._fit_lexical(lexical, Y, learnt)
+        return self
+
+    def _fit_lexical(self, lexical: Any, Y: np.ndarray, learnt: np.ndarray) -> None:
+        if lexical.ndim != 2 or lexical.shape[0] != len(Y):
+            raise ValueError(f"lexical must have {len(Y)} rows (one per labeled record)")
+        coef = np.zeros((Y.shape[1], lexical.shape[1]), dtype=np.float32)
+        intercept = np.zeros(Y.shape[1], dtype=np.float32)
+        for t in np.flatnonzero(learnt):
+            # liblinear: sparse input, a few hundred ms for 13 themes on 2,000 records.
+            model = LogisticRegression(
+                C=self.lexical_C, class_weight="balanced", solver="liblinear", max_iter=1000
+            ).fit(lexical, Y[:, t])
+            coef[t], intercept[t] = model.coef_[0], model.intercept_[0]
+        self.lexical_coef_, self.lexical_intercept_ = coef, intercept
+        self.lexical_themes_ = learnt.astype(bool)
+
+    def _mode(self, positives: np.ndarray) -> ThemeMode:
+        if positives.sum() == 0:
+            return "zero-shot"
+        return "supervised" if positives.min() >= self.supervised_at else "blend"
+
+    def predict_proba(self, X: Any, *, lexical: Any | None = None) -> np.ndarray:
+        """Per-theme probabilities ``(m, k)``, each in [0, 1] and not summing to 1 (a record may
+        have several themes). In zero-shot mode they follow the cosine to the theme text and
+        rank well but are not calibrated. ``lexical``: the records' lexical features, used when
+        the model was fitted with them."""
+        check_is_fitted(self, "coef_")
+        X = _matrix(X, "X", self.n_features_in_)
+        proba = _sigmoid(self._features(X) @ self.coef_.T + self.intercept_)
+        if lexical is None or not hasattr(self, "lexical_coef_"):
+            return proba
+        if lexical.ndim != 2 or lexical.shape != (len(X), self.lexical_coef_.shape[1]):
+            raise ValueError(
+                f"lexical must have shape {(len(X), self.lexical_coef_.shape[1])}, "
+                f"not {lexical.shape}"
+            )
+        scores = lexical @ self.lexical_coef_.T
+        scores = np.asarray(scores.todense() if issparse(scores) else scores)
+        lexical_proba = _sigmoid(scores + self.lexical_intercept_)
+        weight = self.lexical_weight * self.lexical_themes_
+        return (1.0 - weight) * proba + weight * lexical_proba
+
+    def suggest(
+        self, X: Any, top: int = 3, threshold: float | None = None, *, lexical: Any | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """For each record, up to ``top`` ``(theme, probability)`` pairs, most probable first;
+        with ``threshold``, only those at or above it (``lexical`` as in ``predict_proba``)."""
+        if top < 1:
+            raise ValueError(f"top must be at least 1, not {top}")
+        proba = self.predict_proba(X, lexical=lexical)
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :top]
+        themes = [str(theme) for theme in self.themes]
+        return [
+            [(themes[t], float(row[t])) for t in ranked if threshold is None or row[t] >= threshold]
+            for row, ranked in zip(proba, order, strict=True)
+        ]
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted model as plain arrays (for ``classifier.artifacts``; no pickle)."""
+        check_is_fitted(self, "coef_")
+        arrays = {
+            "themes": np.array(list(self.themes), dtype=np.str_),
+            "name_vectors": np.asarray(self.name_vectors, dtype=np.float32),
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "mean": self.mean_,
+            "positives": self.positives_,
+        }
+        if hasattr(self, "lexical_coef_"):
+            arrays |= {
+                "lexical_coef": self.lexical_coef_,
+                "lexical_intercept": self.lexical_intercept_,
+                "lexical_themes": self.lexical_themes_,
+            }
+        if self.desc_vectors is not None:
+            arrays["desc_vectors"] = np.asarray(self.desc_vectors, dtype=np.float32)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], **params: Any) -> ThemeModel:
+        """A fitted model from ``to_arrays``' output; ``params`` set the hyper-parameters."""
+        model = cls(
+            themes=[str(theme) for theme in arrays["themes"]],
+            name_vectors=np.asarray(arrays["name_vectors"], dtype=np.float32),
+            desc_vectors=(
+                np.asarray(arrays["desc_vectors"], dtype=np.float32)
+                if "desc_vectors" in arrays
+                else None
+            ),
+            **params,
+        )
+        model.coef_ = np.asarray(arrays["coef"], dtype=np.float32)
+        model.intercept_ = np.asarray(arrays["intercept"], dtype=np.float32)
+        model.mean_ = np.asarray(arrays["mean"], dtype=np.float64)
+        model.positives_ = np.asarray(arrays["positives"], dtype=np.int64)
+        model.n_features_in_ = model.coef_.shape[1]
+        model.mode_ = model._mode(model.positives_)
+        if "lexical_coef" in arrays:
+            model.lexical_coef_ = np.asarray(arrays["lexical_coef"], dtype=np.float32)
+            model.lexical_intercept_ = np.asarray(arrays["lexical_intercept"], dtype=np.float32)
+            model.lexical_themes_ = np.asarray(arrays["lexical_themes"], dtype=bool)
+        return model
