@@ -25,3 +25,19 @@ def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def default_embedding_cache() -> Path:
+    """Where the benchmarks keep embedded texts between runs (a screenwise store)."""
+    return REPO / "data" / "bench-cache" / "embeddings.sqlite"
+
+
+def labeled_with_vectors(path: Path, cache: Path, model: str | None = None):
+    """A labeled dataset and its vectors (rows in file order), embedding only what ``cache``
+    lacks, with a progress bar."""
+    from index.datasets import dataset_vectors, read_labeled
+    from index.embedder import DEFAULT_MODEL, Embedder
+
+    dataset = read_labeled(path)
+    vectors = dataset_vectors(dataset, Embedder(model or DEFAULT_MODEL), cache, progress=True)
+    return dataset, vectors

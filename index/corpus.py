@@ -43,10 +43,14 @@ def embed_project(
     return EmbedReport(embedded=missing, cached=len(hashes) - missing, without_text=without_text)
 
 
-def embed_texts(store: Store, encoder: TextEncoder, texts: Sequence[str]) -> np.ndarray:
+def embed_texts(
+    store: Store, encoder: TextEncoder, texts: Sequence[str], *, progress: bool = False
+) -> np.ndarray:
     """Vectors of any texts (one row each, in order), through the same cache as records."""
     hashes = [text_hash(text) for text in texts]
-    vectors, _ = _embed_missing(store, encoder, dict(zip(hashes, texts, strict=True)))
+    vectors, _ = _embed_missing(
+        store, encoder, dict(zip(hashes, texts, strict=True)), progress=progress
+    )
     if not texts:
         return np.zeros((0, encoder.dimension), dtype=np.float32)
     return np.stack([vectors[h] for h in hashes]).astype(np.float32, copy=False)

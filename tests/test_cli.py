@@ -141,3 +141,47 @@ def test_demo_user_is_made_once_and_serve_can_show_its_token(runner, service):
             "added_at": service.store.members(1)[0]["added_at"],
         }
     ]
+
+
+ANTIHISTAMINES = DATA / "screening" / "Cohen_2006_Antihistamines.csv"
+
+
+def test_simulate_writes_order_metrics_and_curve_and_embeds_once(runner, service, tmp_path):
+    """Two seeds over a real labeled review: the JSON has the file's own ids in screening order
+    (priors first) and metrics recomputable from them; a second run embeds nothing."""
+    from classifier.metrics import screening_metrics
+    from index.datasets import read_labeled
+
+    out, png = tmp_path / "runs.json", tmp_path / "recall.png"
+    args = ["simulate", "--seeds", "0,1", "--retrain", "fast", str(ANTIHISTAMINES)]
+    result = runner([*args, "--json", str(out), "--png", str(png)])
+    assert result.exit_code == 0, result.output
+    assert "mean" in result.output
+    runs = json.loads(out.read_text())
+    dataset = read_labeled(ANTIHISTAMINES)
+    label_of = dict(zip(dataset.ids, dataset.labels.tolist(), strict=True))
+    assert [run["seed"] for run in runs] == [0, 1]
+    for run in runs:
+        assert sorted(run["order"]) == sorted(dataset.ids)
+        assert run["order"][:2] == run["priors"]
+        assert [label_of[i] for i in run["priors"]] == [1, 0]
+        expected = screening_metrics([label_of[i] for i in run["order"][2:]])
+        for name, value in run["metrics"].items():
+            assert value == pytest.approx(expected[name], abs=1e-6)
+        assert run["metrics"]["loss"] < 0.4  # far better than random order (about 0.5)
+    assert runs[0]["priors"] != runs[1]["priors"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    embedded = service.encoder.encoded
+    again = runner([*args[:-1], "--seeds", "0", str(ANTIHISTAMINES), "--json", str(out)])
+    assert again.exit_code == 0, again.output
+    assert service.encoder.encoded == embedded
+    assert json.loads(out.read_text())[0]["order"] == runs[0]["order"]
+
+
+def test_simulate_refuses_unlabeled_files_and_bad_seeds(runner):
+    unlabeled = DATA / "import" / "asreview_demo_data" / "generic.csv"
+    result = runner(["simulate", str(unlabeled)])
+    assert result.exit_code == 1
+    assert "generic.csv" in result.output and "no include/exclude label" in result.output
+    result = runner(["simulate", "--seeds", "a,b", str(ANTIHISTAMINES)])
+    assert result.exit_code == 2 and "comma-separated" in result.output

@@ -3,6 +3,7 @@ import shutil
 
 import pytest
 
+from classifier.relevance import DEFAULT_SETTING
 from index.errors import ImportFormatError, NotFoundError, ValidationError
 from tests.conftest import DATA
 
@@ -104,6 +105,18 @@ def test_a_restarted_service_reuses_the_saved_models(service, encoder):
     assert job["model"]["mode"] == "model"
     assert job["model"]["labels"] == {"include": 20, "exclude": 831}
     saved = service.model_info("adhd")["saved"]
+    # The sidecar says what the models were trained with and how they did.
+    assert saved["suite"] == "screenwise" and saved["relevance_setting"] == DEFAULT_SETTING
+    assert saved["embedding_model"] == encoder.model_id
+    assert saved["dimension"] == encoder.dimension
+    assert saved["labels"] == {"include": 20, "exclude": 831}
+    assert saved["training_seconds"] > 0 and 0.5 < saved["metrics"]["training_auc"] <= 1
+    assert {"numpy", "scikit-learn"} <= set(saved["libraries"])
+    folder = service.models_dir / f"project-{service.project('adhd').project_id}"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "relevance.json",
+        "relevance.npz",
+    ]
     service.close()
     fresh = Screenwise(service.home, encoder=encoder)
     info = fresh.model_info("adhd")

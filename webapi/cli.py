@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
+from classifier.relevance import DEFAULT_SETTING
+from classifier.relevance import SETTINGS as RELEVANCE_SETTINGS
 from index.errors import ScreenwiseError
 
 from . import review
@@ -247,6 +250,130 @@ def export(ctx: click.Context, project: str, fmt: str, output: Path | None) -> N
         return
     output.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output}", err=True)
+
+
+def _seeds(_ctx: click.Context, _param: click.Parameter, value: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in value.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
+    if not seeds:
+        raise click.BadParameter("give at least one seed")
+    return list(dict.fromkeys(seeds))
+
+
+@main.command()
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--seeds",
+    default="0",
+    show_default=True,
+    callback=_seeds,
+    help="Comma-separated seeds; each draws its own priors and gives one simulated review.",
+)
+@click.option(
+    "--prior-included",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Included priors.",
+)
+@click.option(
+    "--prior-excluded",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Excluded priors.",
+)
+@click.option(
+    "--setting",
+    type=click.Choice(sorted(RELEVANCE_SETTINGS)),
+    default=DEFAULT_SETTING,
+    show_default=True,
+    help="Relevance model (the default is the one the benchmark chose).",
+)
+@click.option(
+    "--retrain",
+    type=click.Choice(["every", "fast"]),
+    default="every",
+    show_default=True,
+    help="every: retrain after each record; fast: after each of the first 100, then every n/20.",
+)
+@click.option("--question", default=None, help="Review question, to rank by before includes.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write one object per seed: seed, order (the file's record ids, priors first), metrics.",
+)
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the recall curves against random and perfect screening as a PNG.",
+)
+@click.pass_context
+@_fails_cleanly
+def simulate(
+    ctx: click.Context,
+    dataset: Path,
+    seeds: list[int],
+    prior_included: int,
+    prior_excluded: int,
+    setting: str,
+    retrain: str,
+    question: str | None,
+    json_path: Path | None,
+    png_path: Path | None,
+) -> None:
+    """Replay a labeled DATASET (any format import reads) as a review screened from the queue.
+
+    Priors are drawn with each seed; then one record at a time comes from the top of the queue
+    and the model retrains. Prints RRF@10, WSS@95, WSS@100 (percent), loss and ATD per seed
+    (ASReview's definitions, priors excluded). Vectors come from the home's embedding cache, so
+    a second run of the same dataset embeds nothing.
+    """
+    from .simulation import METRICS, run_simulation, write_outputs
+
+    data, runs = run_simulation(
+        _service(ctx),
+        dataset,
+        seeds,
+        setting=setting,
+        n_prior_included=prior_included,
+        n_prior_excluded=prior_excluded,
+        retrain=retrain,
+        question=question,
+    )
+    write_outputs(
+        data, runs, setting=setting, retrain=retrain, json_path=json_path, png_path=png_path
+    )
+    click.echo(
+        f"{data.name}: {len(data)} records, {data.n_included} included; setting {setting}, "
+        f"retrain {retrain}, priors {prior_included}+{prior_excluded}"
+    )
+    click.echo("seed    rrf10   wss95  wss100    loss     atd  seconds")
+    for run in runs:
+        m = run.metrics
+        if not m:
+            click.echo(f"{run.seed:>4}  (no relevant record left after the priors)")
+            continue
+        click.echo(
+            f"{run.seed:>4} {m['rrf10']:>8.1f} {m['wss95']:>7.1f} {m['wss100']:>7.1f} "
+            f"{m['loss']:>7.4f} {m['atd']:>7.4f} {run.seconds:>8.1f}"
+        )
+    measured = [run for run in runs if run.metrics]
+    if len(measured) > 1:
+        mean = {name: float(np.mean([run.metrics[name] for run in measured])) for name in METRICS}
+        click.echo(
+            f"mean {mean['rrf10']:>8.1f} {mean['wss95']:>7.1f} {mean['wss100']:>7.1f} "
+            f"{mean['loss']:>7.4f} {mean['atd']:>7.4f}"
+        )
+    for path in (json_path, png_path):
+        if path is not None:
+            click.echo(f"wrote {path}")
 
 
 @main.command()

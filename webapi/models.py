@@ -10,17 +10,19 @@ The service layer calls nothing in ``classifier/`` directly; it calls a ``ModelS
   ``theme_scores`` / ``suggested_themes``, ``estimate_remaining``;
 - ``save`` / ``load``: artifacts through ``classifier.artifacts`` (npz + JSON sidecar).
 
-The interim suite is ``classifier.baseline``: ``EmbeddingLogistic`` on the embeddings and
-``ThemeBaseline``. To plug in the production models (``classifier.relevance`` with its TF-IDF +
-embedding features, ``classifier.themes.ThemeModel``, ``classifier.estimate``), write a
-``ModelSuite`` subclass that overrides these methods (TF-IDF features go in ``features``, using
-``texts``) and hand it to ``Screenwise(models=...)``, or change ``DEFAULT_SUITE`` below. Nothing
-else in ``webapi/`` names a model class.
+The production suite is ``ScreeningSuite`` (``DEFAULT_SUITE``): ``classifier.relevance`` with
+TF-IDF + embedding features (``classifier.features.CorpusFeatures``), ``classifier.themes
+.ThemeModel`` and ``classifier.estimate``. The interim suite, ``ModelSuite`` itself
+(``classifier.baseline``: ``EmbeddingLogistic`` and ``ThemeBaseline`` on the embeddings), stays
+as a named alternative and the base class. Nothing else in ``webapi/`` names a model class.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,9 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifier.artifacts import ArtifactError, load_artifact, read_sidecar, save_artifact
 from classifier.baseline import EmbeddingLogistic, ThemeBaseline
+from classifier.estimate import estimate_remaining
+from classifier.features import CorpusFeatures
+from classifier.relevance import DEFAULT_SETTING, RelevanceModel
+from classifier.relevance import SETTINGS as RELEVANCE_SETTINGS
+from classifier.themes import ThemeModel
 
 RELEVANCE_ARTIFACT = "relevance"
 THEMES_ARTIFACT = "themes"
@@ -56,6 +65,15 @@ class ModelSuite:
         """Record features; the interim models use the embeddings as they are."""
         return vectors
 
+    def new_features(self, corpus: Any, vectors: np.ndarray, texts: Sequence[str]) -> Any:
+        """Features of records from outside the project (a review update), comparable with the
+        project's ``corpus`` features."""
+        return self.features(vectors, texts)
+
+    def take(self, X: Any, rows: np.ndarray | Sequence[int]) -> Any:
+        """The features of some rows of ``X``, in the order given."""
+        return X[np.asarray(rows, dtype=np.int64)]
+
     def fit(
         self,
         X: np.ndarray,
@@ -63,7 +81,15 @@ class ModelSuite:
         theme_X: np.ndarray,
         theme_Y: np.ndarray,
         theme_vectors: np.ndarray | None,
+        *,
+        corpus: Any = None,
+        theme_text: tuple[np.ndarray, np.ndarray | None] | None = None,
     ) -> FittedModels:
+        """Learn from the decisions (``X``, ``y``) and theme labels. ``theme_vectors``: one
+        vector per theme for its name and description together; ``theme_text``: the names'
+        and the descriptions' vectors apart (``None`` for descriptions when no theme has one);
+        ``corpus``: the features of every record of the project. The interim models use
+        ``theme_vectors`` only."""
         y = np.asarray(y, dtype=np.int64)
         relevance = None
         if len(y) and 0 < y.sum() < len(y):
@@ -96,7 +122,9 @@ class ModelSuite:
     def suggested_themes(self, fitted: FittedModels, X: np.ndarray) -> np.ndarray:
         return fitted.themes.predict(X)
 
-    def estimate_remaining(self, probabilities: np.ndarray) -> dict[str, Any]:
+    def estimate_remaining(
+        self, probabilities: np.ndarray, *, labels_in_order: Sequence[int] = ()
+    ) -> dict[str, Any]:
         """Relevant records expected among the unscreened ones: the sum of their calibrated
         probabilities, with a 95 % normal interval from the Poisson-binomial variance.
 
@@ -150,4 +178,189 @@ class ModelSuite:
         return FittedModels(relevance, themes, meta)
 
 
-DEFAULT_SUITE = ModelSuite
+class ScreeningSuite(ModelSuite):
+    """The production models, chosen by the benchmarks in ``bench/``.
+
+    Relevance: ``classifier.relevance.RelevanceModel`` of the named setting (the default is the
+    one ``bench/screening.py`` chose): a logistic regression on the corpus's TF-IDF blended with
+    the embeddings' similarity to the labelled includes. Its queue scores are z-scores over the
+    unscreened records (higher first), not probabilities; ``probabilities`` are the logistic
+    part's calibrated P(include). Themes: ``classifier.themes.ThemeModel`` on the embeddings
+    with its TF-IDF option (the best measured by ``bench/themes.py``), starting from the themes'
+    names and descriptions and taken over by the labels; refitted only
+    when the theme labels or the corpus change, not after every include/exclude decision.
+    Remaining includes: ``classifier.estimate`` (a depletion model of the decisions in order).
+    """
+
+    name = "screenwise"
+
+    def __init__(self, setting: str = DEFAULT_SETTING) -> None:
+        if setting not in RELEVANCE_SETTINGS:
+            raise ValueError(
+                f"unknown relevance setting {setting!r}; known: {', '.join(RELEVANCE_SETTINGS)}"
+            )
+        self.setting = setting
+        self._themes_lock = threading.Lock()
+        self._themes_cache: tuple[str, ThemeModel] | None = None
+
+    def features(self, vectors: np.ndarray, texts: Sequence[str]) -> CorpusFeatures:
+        """TF-IDF over the project's texts (vocabulary of the project) and the embeddings.
+
+        A project without records, or whose texts have no word TF-IDF can keep, gets an empty
+        vocabulary: its models then learn from the embeddings' similarity alone."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(texts):
+            try:
+                return CorpusFeatures.build(texts, vectors)
+            except ValueError as e:
+                if "vocabulary" not in str(e) and "no terms remain" not in str(e):
+                    raise
+        vectorizer = TfidfVectorizer(vocabulary={_NO_TERM: 0}).fit([_NO_TERM])
+        empty = sp.csr_matrix((len(texts), 1), dtype=np.float32)
+        return CorpusFeatures(empty, vectors, vectorizer)
+
+    def new_features(
+        self, corpus: CorpusFeatures, vectors: np.ndarray, texts: Sequence[str]
+    ) -> CorpusFeatures:
+        return corpus.transform(texts, vectors)
+
+    def take(self, X: CorpusFeatures, rows: np.ndarray | Sequence[int]) -> CorpusFeatures:
+        return X.subset(np.asarray(rows, dtype=np.int64))
+
+    def fit(
+        self,
+        X: CorpusFeatures,
+        y: np.ndarray,
+        theme_X: CorpusFeatures,
+        theme_Y: np.ndarray,
+        theme_vectors: np.ndarray | None,
+        *,
+        corpus: CorpusFeatures | None = None,
+        theme_text: tuple[np.ndarray, np.ndarray | None] | None = None,
+    ) -> FittedModels:
+        started = time.perf_counter()
+        y = np.asarray(y, dtype=np.int64)
+        relevance = None
+        if len(y) and 0 < y.sum() < len(y):
+            relevance = RelevanceModel.from_setting(self.setting).fit(X, y)
+        relevance_seconds = time.perf_counter() - started
+        themes = None
+        if theme_text is not None:
+            names, descriptions = theme_text
+            unlabeled = corpus.vectors if corpus is not None else None
+            themes = self._fit_themes(theme_X, theme_Y, names, descriptions, unlabeled)
+        meta = {
+            "suite": self.name,
+            "relevance_setting": self.setting if relevance is not None else None,
+            "relevance_model": "RelevanceModel" if relevance is not None else None,
+            "theme_model": "ThemeModel" if themes is not None else None,
+            "theme_mode": themes.mode_ if themes is not None else None,
+            "labels": {"include": int(y.sum()), "exclude": int(len(y) - y.sum())},
+            "theme_labelled": len(theme_Y),
+            "training_seconds": round(time.perf_counter() - started, 4),
+            "metrics": _training_metrics(relevance, X, y) if relevance is not None else {},
+            "relevance_seconds": round(relevance_seconds, 4),
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        return FittedModels(relevance, themes, meta)
+
+    def _fit_themes(
+        self,
+        X: CorpusFeatures,
+        Y: np.ndarray,
+        names: np.ndarray,
+        descriptions: np.ndarray | None,
+        unlabeled: np.ndarray | None,
+    ) -> ThemeModel:
+        """The theme model of these labels, reused while labels, themes and corpus stay."""
+        digest = hashlib.sha256()
+        for part in (X.vectors, Y, names, descriptions, unlabeled):
+            array = np.ascontiguousarray(part if part is not None else np.zeros(0))
+            digest.update(str(array.shape).encode())
+            digest.update(array.tobytes())
+        key = digest.hexdigest()
+        with self._themes_lock:
+            if self._themes_cache is not None and self._themes_cache[0] == key:
+                return self._themes_cache[1]
+        model = ThemeModel([str(i) for i in range(len(names))], names, descriptions)
+        model.fit(X.vectors, Y, X_unlabeled=unlabeled, lexical=X.tfidf)
+        with self._themes_lock:
+            self._themes_cache = (key, model)
+        return model
+
+    def ranking_scores(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
+        """z-scored blend over the rows given (the service passes the unscreened ones)."""
+        return fitted.relevance.ranking_scores(X)
+
+    def probabilities(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
+        return fitted.relevance.predict_proba(X)
+
+    def theme_scores(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
+        return fitted.themes.predict_proba(X.vectors, lexical=X.tfidf)
+
+    def suggested_themes(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
+        """The most probable theme of each record, and any other at 0.5 or more."""
+        proba = self.theme_scores(fitted, X)
+        suggested = proba >= 0.5
+        if len(proba):
+            suggested[np.arange(len(proba)), proba.argmax(axis=1)] = True
+        return suggested
+
+    def estimate_remaining(
+        self, probabilities: np.ndarray, *, labels_in_order: Sequence[int] = ()
+    ) -> dict[str, Any]:
+        """``classifier.estimate``: a 90 % interval from the decisions in the order made. The
+        model's probabilities are left out: their sum runs far above what remains (measured by
+        ``bench/estimate.py``), and with them the estimate got worse."""
+        p = np.asarray(probabilities, dtype=np.float64)
+        if not len(labels_in_order):
+            return super().estimate_remaining(p)
+        estimate = estimate_remaining(list(labels_in_order), len(p), level=ESTIMATE_LEVEL)
+        return {
+            "method": estimate.method,
+            "expected": round(float(estimate.expected), 2),
+            "low": round(float(estimate.low), 2),
+            "high": round(float(estimate.high), 2),
+            "level": estimate.level,
+        }
+
+    def save(self, folder: Path, fitted: FittedModels) -> None:
+        if fitted.relevance is not None:
+            save_artifact(folder, RELEVANCE_ARTIFACT, fitted.relevance.to_arrays(), fitted.meta)
+        else:
+            (folder / f"{RELEVANCE_ARTIFACT}.json").unlink(missing_ok=True)
+        if fitted.themes is not None:
+            save_artifact(folder, THEMES_ARTIFACT, fitted.themes.to_arrays(), fitted.meta)
+        else:
+            (folder / f"{THEMES_ARTIFACT}.json").unlink(missing_ok=True)
+
+    def load(self, folder: Path) -> FittedModels | None:
+        meta = self.saved_meta(folder)
+        if meta is None or meta.get("suite") != self.name:
+            return None
+        if meta.get("relevance_setting") not in (None, self.setting):
+            return None
+        relevance = themes = None
+        if meta.get("relevance_model"):
+            arrays, _ = load_artifact(folder, RELEVANCE_ARTIFACT)
+            relevance = RelevanceModel.from_setting(self.setting)
+            relevance = RelevanceModel.from_arrays(arrays, **relevance.get_params())
+        if meta.get("theme_model"):
+            arrays, _ = load_artifact(folder, THEMES_ARTIFACT)
+            themes = ThemeModel.from_arrays(arrays)
+        return FittedModels(relevance, themes, meta)
+
+
+def _training_metrics(relevance: Any, X: CorpusFeatures, y: np.ndarray) -> dict[str, float]:
+    """How well the relevance model separates its own training decisions (an optimistic
+    figure, recorded to spot a broken fit; ``bench/screening.py`` measures real quality)."""
+    from sklearn.metrics import roc_auc_score
+
+    scores = relevance.decision_function(X)
+    return {"training_auc": round(float(roc_auc_score(y, scores)), 4)}
+
+
+ESTIMATE_LEVEL = 0.9
+_NO_TERM = "screenwise-no-term"
+
+DEFAULT_SUITE = ScreeningSuite

@@ -527,10 +527,17 @@ class CurvePointSchema(ma.Schema):
 
 
 class EstimateSchema(ma.Schema):
-    method = fields.String(allow_none=True)
-    expected = fields.Float(allow_none=True)
-    low = fields.Float(allow_none=True)
-    high = fields.Float(allow_none=True)
+    method = fields.String(
+        allow_none=True, metadata={"description": "How the estimate was made (see the README)"}
+    )
+    expected = fields.Float(
+        allow_none=True, metadata={"description": "Relevant records expected among the unscreened"}
+    )
+    low = fields.Float(allow_none=True, metadata={"description": "Lower end of the interval"})
+    high = fields.Float(allow_none=True, metadata={"description": "Upper end of the interval"})
+    level = fields.Float(
+        allow_none=True, metadata={"description": "Probability the interval is meant to cover"}
+    )
     unscreened = fields.Integer()
     not_scored = fields.Integer(metadata={"description": "Unscreened records without text"})
     estimated_recall = fields.Float(allow_none=True)

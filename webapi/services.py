@@ -333,7 +333,7 @@ class Screenwise:
         return embed_project(self.store, self.encoder, project_id, progress=self.progress)
 
     def _version(self, project_id: int) -> tuple[int, int, str]:
-        return (*self.store.records_version(project_id), self.model)
+        return (*self.store.records_version(project_id), self.model, self.models.name)
 
     def vectors(self, project_id: int) -> ProjectVectors:
         """The project's vectors and FAISS index, rebuilt only when its records changed."""
@@ -561,19 +561,38 @@ class Screenwise:
         theme_Y = np.array(
             [[name in names for name in theme_names] for _, names in theme_labels], dtype=np.int64
         ).reshape(len(theme_labels), len(theme_names))
-        theme_vectors = (
-            np.stack([self._query_vector(t.name, t.description) for t in project.themes])
-            if project.themes
-            else None
-        )
+        theme_vectors = theme_text = None
+        if project.themes:
+            theme_vectors = np.stack(
+                [self._query_vector(t.name, t.description) for t in project.themes]
+            )
+            names = np.stack([self._query_vector(t.name) for t in project.themes])
+            described = [t for t in project.themes if t.description.strip()]
+            # A theme without a description stands for itself (its name) on that side.
+            descriptions = (
+                np.stack([self._query_vector(t.description or t.name) for t in project.themes])
+                if described
+                else None
+            )
+            theme_text = (names, descriptions)
         fitted = None
         if reuse_saved:
             saved = self.models.load(self._model_folder(project_id))
             if saved is not None and saved.meta.get("state") == list(key):
                 fitted = saved
         if fitted is None:
-            fitted = self.models.fit(X[rows], y, X[theme_rows], theme_Y, theme_vectors)
+            fitted = self.models.fit(
+                self.models.take(X, rows),
+                y,
+                self.models.take(X, theme_rows),
+                theme_Y,
+                theme_vectors,
+                corpus=X,
+                theme_text=theme_text,
+            )
             fitted.meta["state"] = list(key)
+            fitted.meta["embedding_model"] = self.encoder.model_id
+            fitted.meta["dimension"] = self.encoder.dimension
         included_rows = rows[y == 1]
         screened = np.zeros(len(state.ids), dtype=bool)
         screened[[state.rows[r] for r in decided if r in state.rows]] = True
@@ -586,11 +605,17 @@ class Screenwise:
             mode = "question"
         else:
             mode = "none"
-        scores = (
-            self.models.ranking_scores(fitted, X)
-            if mode == "model"
-            else self._similarity_scores(mode, project, state.matrix[included_rows], state.matrix)
-        )
+        if mode == "model":
+            # Scored apart, so that scores normalised over their rows (a blend of z-scores)
+            # are normalised over the unscreened pool, as in the benchmark.
+            scores = np.zeros(len(state.ids), dtype=np.float64)
+            for part in (np.flatnonzero(~screened), np.flatnonzero(screened)):
+                if len(part):
+                    scores[part] = self.models.ranking_scores(fitted, self.models.take(X, part))
+        else:
+            scores = self._similarity_scores(
+                mode, project, state.matrix[included_rows], state.matrix
+            )
         return Ranking(
             project_id,
             key,
@@ -705,7 +730,7 @@ class Screenwise:
         textless = open_textless[: n - len(top)]
         ids = [int(i) for i in state.ids[top]] + textless
         records = self.store.records_by_id(target.project_id, ids)
-        themes = self._theme_suggestions(ranking, state.features[top])
+        themes = self._theme_suggestions(ranking, self.models.take(state.features, top))
         nearest = self._nearest_includes(ranking, state.matrix[top], k)
         items = []
         for position, record in enumerate(records):
@@ -788,7 +813,9 @@ class Screenwise:
         state = ranking.vectors
         rows = [state.rows.get(r["record_id"]) for r in records]
         embedded = [row for row in rows if row is not None]
-        suggestions = iter(self._theme_suggestions(ranking, state.features[embedded]))
+        suggestions = iter(
+            self._theme_suggestions(ranking, self.models.take(state.features, embedded))
+        )
         current = self.store.current_themes(target.project_id, viewer=viewer)
         return [
             {
@@ -815,7 +842,9 @@ class Screenwise:
         texts = [record.text for record in records]
         with_text = [i for i, text in enumerate(texts) if text]
         vectors = embed_texts(self.store, self.encoder, [texts[i] for i in with_text])
-        X = self.models.features(vectors, [texts[i] for i in with_text])
+        X = self.models.new_features(
+            ranking.vectors.features, vectors, [texts[i] for i in with_text]
+        )
         if ranking.mode == "model":
             scores = self.models.probabilities(ranking.fitted, X)
         else:
@@ -910,8 +939,14 @@ class Screenwise:
                 "not_scored": not_scored,
                 "estimated_recall": None,
             }
-        X = ranking.vectors.features[open_rows]
-        estimate = self.models.estimate_remaining(self.models.probabilities(ranking.fitted, X))
+        X = self.models.take(ranking.vectors.features, open_rows)
+        estimate = self.models.estimate_remaining(
+            self.models.probabilities(ranking.fitted, X),
+            labels_in_order=_labels_in_order(
+                self.store.decisions(target.project_id),
+                self.store.final_decisions(target.project_id),
+            ),
+        )
         total = included + estimate["expected"]
         return estimate | {
             "unscreened": len(open_rows) + not_scored,
@@ -932,6 +967,20 @@ class Screenwise:
         self.store.log(target.project_id, actor, "export", format=fmt, records=len(records))
         filename = f"{secure_filename(target.name) or 'project'}-screenwise.{fmt}"
         return filename, writers.MEDIA_TYPES[fmt], text
+
+
+def _labels_in_order(
+    history: list[dict[str, Any]], current: dict[int, dict[str, Any]]
+) -> list[int]:
+    """Final include (1) / exclude (0) decisions at title/abstract in the order the records were
+    first decided, labels imported with the records first; ``maybe`` left out."""
+    first = sorted(
+        (d for d in history if d["stage"] == "title_abstract" and d["record_id"] in current),
+        key=lambda d: d["origin"] != "prior",
+    )
+    order = dict.fromkeys(d["record_id"] for d in first)
+    labels = ((current[record_id] or {}).get("label") for record_id in order)
+    return [int(label == "include") for label in labels if label in ("include", "exclude")]
 
 
 def _recall_curve(

@@ -1,0 +1,131 @@
+"""Replaying a labeled dataset as a review (``screenwise simulate``).
+
+The dataset is read by ``index/`` (any format it reads), embedded through the home's vector
+cache (a second run of the same dataset embeds nothing), and handed as arrays to
+``classifier.simulate``. The results keep the dataset's own record ids, so anyone can recompute
+the metrics from the order and the file's labels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier.features import CorpusFeatures
+from classifier.simulate import SimulationRun, plot_recall, simulate
+from index.datasets import LabeledDataset, read_labeled
+from index.errors import ValidationError
+
+from .services import Screenwise
+
+METRICS = ("rrf10", "wss95", "wss100", "loss", "atd")
+
+
+def run_simulation(
+    service: Screenwise,
+    path: Path,
+    seeds: Sequence[int],
+    *,
+    setting: str,
+    n_prior_included: int = 1,
+    n_prior_excluded: int = 1,
+    retrain: str = "every",
+    question: str | None = None,
+) -> tuple[LabeledDataset, list[SimulationRun]]:
+    """Simulated reviews of the labeled file at ``path``, one per seed."""
+    dataset = read_labeled(path)
+    included = dataset.n_included
+    if included < n_prior_included or len(dataset) - included < n_prior_excluded:
+        raise ValidationError(
+            f"{path.name}: {included} included and {len(dataset) - included} excluded records "
+            f"cannot give {n_prior_included} included and {n_prior_excluded} excluded priors",
+            field="prior_included",
+        )
+    from index.corpus import embed_texts
+
+    vectors = embed_texts(service.store, service.encoder, dataset.texts, progress=True)
+    features = CorpusFeatures.build(dataset.texts, vectors)
+    question_vector = service.encoder.encode_query(question) if question else None
+    runs = [
+        simulate(
+            features,
+            dataset.labels,
+            seed=seed,
+            setting=setting,
+            n_prior_included=n_prior_included,
+            n_prior_excluded=n_prior_excluded,
+            retrain=retrain,
+            question_vector=question_vector,
+            progress=True,
+        )
+        for seed in seeds
+    ]
+    return dataset, runs
+
+
+def runs_as_json(
+    dataset: LabeledDataset, runs: Sequence[SimulationRun], *, setting: str, retrain: str
+) -> list[dict[str, Any]]:
+    """One object per seed: the order screened as the file's record ids (priors first)."""
+    return [
+        {
+            "dataset": dataset.name,
+            "seed": run.seed,
+            "setting": setting,
+            "retrain": retrain,
+            "records": len(dataset),
+            "included": dataset.n_included,
+            "priors": [dataset.ids[row] for row in run.priors],
+            "order": [dataset.ids[row] for row in run.order],
+            "metrics": {
+                name: round(float(run.metrics[name]), 6) if name in run.metrics else None
+                for name in METRICS
+            },
+            "seconds": round(run.seconds, 3),
+        }
+        for run in runs
+    ]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_outputs(
+    dataset: LabeledDataset,
+    runs: Sequence[SimulationRun],
+    *,
+    setting: str,
+    retrain: str,
+    json_path: Path | None,
+    png_path: Path | None,
+) -> None:
+    """The JSON of the runs and the PNG of their recall curves, where asked for."""
+    if json_path is not None:
+        payload = runs_as_json(dataset, runs, setting=setting, retrain=retrain)
+        write_atomically(json_path, (json.dumps(payload, indent=1) + "\n").encode("utf-8"))
+    if png_path is not None:
+        png_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=png_path.parent, prefix=f".{png_path.name}.", suffix=".png")
+        os.close(fd)
+        try:
+            plot_recall(runs, np.asarray(dataset.labels), tmp)
+            os.replace(tmp, png_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
