@@ -36,6 +36,7 @@ from bench._common import default_data_dir, markdown_table, peak_rss_mib
 from index import read_records
 from index.dedup import DedupKeys, index_of
 from webapi import create_app
+from webapi.access import new_token, token_hash
 from webapi.server import make_server, one_math_thread
 from webapi.services import Screenwise
 
@@ -75,9 +76,12 @@ def build_export(data: Path, count: int, folder: Path) -> Path:
     return path
 
 
-def call(base: str, method: str, path: str, payload: dict | None = None) -> tuple[int, dict]:
+def call(
+    base: str, method: str, path: str, payload: dict | None = None, token: str = ""
+) -> tuple[int, dict]:
     body = json.dumps(payload).encode() if payload is not None else None
     headers = {"Content-Type": "application/json"} if body else {}
+    headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(base + path, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
@@ -90,6 +94,7 @@ def call(base: str, method: str, path: str, payload: dict | None = None) -> tupl
 def client(
     base: str,
     number: int,
+    token: str,
     labels: dict[str, int],
     rounds: int,
     deadline: float,
@@ -101,7 +106,7 @@ def client(
         if time.perf_counter() > deadline:
             return
         started = time.perf_counter()
-        status, queue = call(base, "GET", "/api/projects/bench/queue?n=10")
+        status, queue = call(base, "GET", "/api/projects/bench/queue?n=10", token=token)
         queue_ms = (time.perf_counter() - started) * 1000
         assert status == 200, queue
         item = queue["items"][number % len(queue["items"])]
@@ -112,6 +117,7 @@ def client(
             "POST",
             f"/api/projects/bench/records/{item['record_id']}/decisions",
             {"label": label, "reviewer": f"client-{number}", "supersedes": None},
+            token=token,
         )
         decision_ms = (time.perf_counter() - started) * 1000
         assert status in (201, 409), body
@@ -150,7 +156,19 @@ def main() -> None:
         export = build_export(args.data, args.records, Path(scratch))
         labels = {r.source_id: r.label for r in read_records(export)}
         service = Screenwise(home, encoder=encoder)
+        # An administrator who maintains the project, and one reviewer (with a token) per client.
+        service.store.create_reviewer("bench-admin", is_admin=True)
+        admin_token = new_token()
+        service.store.add_token("bench-admin", token_hash(admin_token))
         service.create_project("bench", QUESTION)
+        pid = service.project("bench").project_id
+        service.store.set_member(pid, "bench-admin", "maintainer")
+        tokens = []
+        for n in range(args.clients):
+            service.store.create_reviewer(f"client-{n}")
+            service.store.set_member(pid, f"client-{n}", "reviewer")
+            tokens.append(new_token())
+            service.store.add_token(f"client-{n}", token_hash(tokens[-1]))
         started = time.perf_counter()
         service.import_files("bench", [export], ignore_labels=True)
         import_s = time.perf_counter() - started
@@ -178,7 +196,7 @@ def main() -> None:
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         base = f"http://127.0.0.1:{server.effective_port}"
-        call(base, "GET", "/api/projects/bench/queue?n=10")  # warm-up
+        call(base, "GET", "/api/projects/bench/queue?n=10", token=admin_token)  # warm-up
 
         timings: dict[str, list[float]] = {"queue": [], "decision": []}
         counts: dict[str, int] = {"conflicts": 0}
@@ -187,7 +205,7 @@ def main() -> None:
         clients = [
             threading.Thread(
                 target=client,
-                args=(base, n, labels, args.rounds, deadline, timings, counts, lock),
+                args=(base, n, tokens[n], labels, args.rounds, deadline, timings, counts, lock),
             )
             for n in range(args.clients)
         ]
@@ -199,11 +217,12 @@ def main() -> None:
         wall = time.perf_counter() - started
 
         retrain_started = time.perf_counter()
-        status, job = call(base, "POST", "/api/projects/bench/training", {})
+        status, job = call(base, "POST", "/api/projects/bench/training", {}, token=admin_token)
         assert status in (200, 202), job
         while job["status"] == "running":
             time.sleep(0.05)
-            job = call(base, "GET", f"/api/projects/bench/training/{job['job_id']}")[1]
+            path = f"/api/projects/bench/training/{job['job_id']}"
+            job = call(base, "GET", path, token=admin_token)[1]
         retrain_ms = (time.perf_counter() - retrain_started) * 1000
         server.close()
         thread.join(10)
