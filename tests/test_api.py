@@ -546,7 +546,11 @@ def test_candidates_for_a_review_update(client, adhd):
     ]
     response = client.post("/api/projects/adhd/themes/candidates", json={"records": posted})
     assert response.status_code == 200
-    repeat, new, empty = response.get_json()
+    answer = response.get_json()
+    scores = [c["score"] for c in answer]
+    # Best first, unscored last.
+    assert scores[-1] is None and scores[:-1] == sorted(scores[:-1], reverse=True)
+    repeat, new, empty = sorted(answer, key=lambda c: c["position"])
     assert repeat["duplicate_of"]["record_id"] == known["record_id"]
     assert repeat["duplicate_of"]["decision"]["label"] == "exclude"
     assert new["duplicate_of"] is None and new["mode"] == "model" and 0 < new["score"] < 1

@@ -185,3 +185,33 @@ def test_simulate_refuses_unlabeled_files_and_bad_seeds(runner):
     assert "generic.csv" in result.output and "no include/exclude label" in result.output
     result = runner(["simulate", "--seeds", "a,b", str(ANTIHISTAMINES)])
     assert result.exit_code == 2 and "comma-separated" in result.output
+
+
+def test_candidates_ranks_new_hits_and_flags_screened_duplicates(runner, tmp_path):
+    """A project trained on half of a real review ranks the other half (as new search hits):
+    includes come early, and a hit already in the project names it and its decision."""
+    import csv
+
+    with ADHD.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    for path, part in ((old, rows[::2]), (new, rows[1::2] + rows[:1])):
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(part)
+    assert runner(["import", "--project", "p", str(old)]).exit_code == 0
+    result = runner(["candidates", "--project", "p", "--json", str(new)])
+    assert result.exit_code == 0, result.output
+    ranked = json.loads(result.output)
+    assert len(ranked) == len(rows[1::2]) + 1
+    duplicate = [c for c in ranked if c["duplicate_of"]]
+    assert len(duplicate) == 1 and duplicate[0]["title"] == rows[0]["title"]
+    assert duplicate[0]["duplicate_of"]["decision"]["label"] == (
+        "include" if rows[0]["label_included"] == "1" else "exclude"
+    )
+    label = {r["title"]: r["label_included"] == "1" for r in rows}
+    positions = [i for i, c in enumerate(ranked) if label[c["title"]] and not c["duplicate_of"]]
+    assert positions and sum(positions) / len(positions) < 0.25 * len(ranked)
+    text = runner(["candidates", "--project", "p", str(new)]).output
+    assert "[duplicate of record" in text

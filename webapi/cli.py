@@ -21,6 +21,7 @@ import numpy as np
 from classifier.relevance import DEFAULT_SETTING
 from classifier.relevance import SETTINGS as RELEVANCE_SETTINGS
 from index.errors import ScreenwiseError
+from index.readers import read_records
 
 from . import review
 from .access import new_token, token_hash
@@ -250,6 +251,38 @@ def export(ctx: click.Context, project: str, fmt: str, output: Path | None) -> N
         return
     output.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.option("--project", required=True, help="Project name or id (trained on its decisions).")
+@click.option("--json", "as_json", is_flag=True, help="Print the ranked list as JSON.")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.pass_context
+@_fails_cleanly
+def candidates(ctx: click.Context, project: str, as_json: bool, files: tuple[Path, ...]) -> None:
+    """Rank a review update's new search hits (export FILES) without importing them.
+
+    Most likely relevant first, each with its suggested themes; hits that duplicate a record
+    already in the project name it and its decision.
+    """
+    service = _service(ctx)
+    records = [record for path in files for record in read_records(path, ignore_labels=True)]
+    ranked = service.candidates(project, records)
+    if as_json:
+        _print_json(ranked)
+        return
+    for c in ranked:
+        score = "   -  " if c["score"] is None else f"{c['score']:.3f}"
+        suggested = [t["theme"] for t in c["themes"] if t["suggested"]]
+        duplicate = c["duplicate_of"]
+        seen = ""
+        if duplicate:
+            label = (duplicate["decision"] or {}).get("label", "undecided")
+            seen = f" [duplicate of record {duplicate['record_id']}: {label}]"
+        themes = f" {{{', '.join(suggested)}}}" if suggested else ""
+        click.echo(f"{score}  {c['title'][:90]}{themes}{seen}")
 
 
 def _seeds(_ctx: click.Context, _param: click.Parameter, value: str) -> list[int]:

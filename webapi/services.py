@@ -833,8 +833,10 @@ class Screenwise:
             return [record for path in paths for record in read_records(path, ignore_labels=True)]
 
     def candidates(self, project: str | int, records: Sequence[Record]) -> list[dict[str, Any]]:
-        """Records not in the project (a review update): relevance, suggested themes, and the
-        screened record each one duplicates, with that record's current decision."""
+        """Records not in the project (a review update), most likely relevant first (``score``:
+        P(include) under the project's model, else the similarity the queue uses; ``position``
+        is the record's place in the input): suggested themes, and the screened record each one
+        duplicates, with that record's current decision."""
         if not records:
             raise ValidationError("no records given", field="records")
         target = self.project(project)
@@ -885,6 +887,8 @@ class Screenwise:
                     ),
                 }
             )
+        # Best first; records without a score (no text, or no model yet) last, in input order.
+        out.sort(key=lambda c: (c["score"] is None, -(c["score"] or 0.0), c["position"]))
         return out
 
     # -- figures and export ---------------------------------------------------------------
