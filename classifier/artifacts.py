@@ -36,7 +36,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a synced temporary file in the same folder, renamed
+    over it: a reader finds the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -64,7 +66,7 @@ def save_artifact(
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     payload = buffer.getvalue()
-    _atomic_write(folder / f"{name}.npz", payload)
+    atomic_write(folder / f"{name}.npz", payload)
     sidecar = {
         "format": "screenwise-artifact",
         "format_version": FORMAT_VERSION,
@@ -75,7 +77,7 @@ def save_artifact(
         **meta,
     }
     path = folder / f"{name}.json"
-    _atomic_write(path, json.dumps(sidecar, indent=2, sort_keys=True).encode("utf-8"))
+    atomic_write(path, json.dumps(sidecar, indent=2, sort_keys=True).encode("utf-8"))
     return path
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -145,7 +145,9 @@ def simulate(
     return SimulationRun(seed=seed, priors=priors, order=order, metrics=metrics, seconds=seconds)
 
 
-def plot_recall(runs: Sequence[SimulationRun], labels: np.ndarray, path: str | Path) -> None:
+def plot_recall(
+    runs: Sequence[SimulationRun], labels: np.ndarray, path: str | Path | BinaryIO
+) -> None:
     """A PNG of each run's recall curve (priors excluded) against random and perfect screening."""
     import matplotlib
 

@@ -8,17 +8,18 @@ the metrics from the order and the file's labels.
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from classifier.artifacts import atomic_write
 from classifier.features import CorpusFeatures
 from classifier.simulate import SimulationRun, plot_recall, simulate
+from index.corpus import embed_texts
 from index.datasets import LabeledDataset, read_labeled
 from index.errors import ValidationError
 
@@ -47,8 +48,6 @@ def run_simulation(
             f"cannot give {n_prior_included} included and {n_prior_excluded} excluded priors",
             field="prior_included",
         )
-    from index.corpus import embed_texts
-
     vectors = embed_texts(service.store, service.encoder, dataset.texts, progress=True)
     features = CorpusFeatures.build(dataset.texts, vectors)
     question_vector = service.encoder.encode_query(question) if question else None
@@ -93,19 +92,6 @@ def runs_as_json(
     ]
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_outputs(
     dataset: LabeledDataset,
     runs: Sequence[SimulationRun],
@@ -115,17 +101,12 @@ def write_outputs(
     json_path: Path | None,
     png_path: Path | None,
 ) -> None:
-    """The JSON of the runs and the PNG of their recall curves, where asked for."""
+    """The JSON of the runs and the PNG of their recall curves, where asked for, each written
+    whole or not at all."""
     if json_path is not None:
         payload = runs_as_json(dataset, runs, setting=setting, retrain=retrain)
-        write_atomically(json_path, (json.dumps(payload, indent=1) + "\n").encode("utf-8"))
+        atomic_write(json_path, (json.dumps(payload, indent=1) + "\n").encode("utf-8"))
     if png_path is not None:
-        png_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=png_path.parent, prefix=f".{png_path.name}.", suffix=".png")
-        os.close(fd)
-        try:
-            plot_recall(runs, np.asarray(dataset.labels), tmp)
-            os.replace(tmp, png_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        image = io.BytesIO()
+        plot_recall(runs, np.asarray(dataset.labels), image)
+        atomic_write(png_path, image.getvalue())
