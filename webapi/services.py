@@ -973,17 +973,30 @@ class Screenwise:
         return filename, writers.MEDIA_TYPES[fmt], text
 
 
+def _first_decided(
+    history: list[dict[str, Any]], current: dict[int, dict[str, Any]], *, priors: bool
+) -> list[int]:
+    """Records with a current decision at title/abstract, in the order they were first decided;
+    labels imported with the records first when ``priors``, else left out."""
+    decided = [
+        d
+        for d in history
+        if d["stage"] == "title_abstract"
+        and d["record_id"] in current
+        and (priors or d["origin"] != "prior")
+    ]
+    decided.sort(key=lambda d: d["origin"] != "prior")  # stable: time order within each
+    return list(dict.fromkeys(d["record_id"] for d in decided))
+
+
 def _labels_in_order(
     history: list[dict[str, Any]], current: dict[int, dict[str, Any]]
 ) -> list[int]:
-    """Final include (1) / exclude (0) decisions at title/abstract in the order the records were
-    first decided, labels imported with the records first; ``maybe`` left out."""
-    first = sorted(
-        (d for d in history if d["stage"] == "title_abstract" and d["record_id"] in current),
-        key=lambda d: d["origin"] != "prior",
+    """Final include (1) / exclude (0) decisions in the order made, priors first; ``maybe``
+    left out: what the estimate of relevant records left reads."""
+    labels = (
+        (current[r] or {}).get("label") for r in _first_decided(history, current, priors=True)
     )
-    order = dict.fromkeys(d["record_id"] for d in first)
-    labels = ((current[record_id] or {}).get("label") for record_id in order)
     return [int(label == "include") for label in labels if label in ("include", "exclude")]
 
 
@@ -993,15 +1006,7 @@ def _recall_curve(
     """Included records found against records screened, in the order records were first
     screened, counting final records only (prior labels from imports left out); at most
     ``points`` points plus the last."""
-    order = list(
-        dict.fromkeys(
-            d["record_id"]
-            for d in history
-            if d["origin"] != "prior"
-            and d["stage"] == "title_abstract"
-            and d["record_id"] in current
-        )
-    )
+    order = _first_decided(history, current, priors=False)
     curve, found = [], 0
     step = max(1, len(order) // points)
     for screened, record_id in enumerate(order, 1):
