@@ -201,7 +201,7 @@ class ScreeningSuite(ModelSuite):
             )
         self.setting = setting
         self._themes_lock = threading.Lock()
-        self._themes_cache: tuple[str, ThemeModel] | None = None
+        self._themes_cache: tuple[object, str, ThemeModel] | None = None
 
     def features(self, vectors: np.ndarray, texts: Sequence[str]) -> CorpusFeatures:
         """TF-IDF over the project's texts (vocabulary of the project) and the embeddings.
@@ -247,8 +247,7 @@ class ScreeningSuite(ModelSuite):
         themes = None
         if theme_text is not None:
             names, descriptions = theme_text
-            unlabeled = corpus.vectors if corpus is not None else None
-            themes = self._fit_themes(theme_X, theme_Y, names, descriptions, unlabeled)
+            themes = self._fit_themes(theme_X, theme_Y, names, descriptions, corpus)
         meta = {
             "suite": self.name,
             "relevance_setting": self.setting if relevance is not None else None,
@@ -270,22 +269,25 @@ class ScreeningSuite(ModelSuite):
         Y: np.ndarray,
         names: np.ndarray,
         descriptions: np.ndarray | None,
-        unlabeled: np.ndarray | None,
+        corpus: CorpusFeatures | None,
     ) -> ThemeModel:
-        """The theme model of these labels, reused while labels, themes and corpus stay."""
+        """The theme model of these labels, reused while the labels, the themes and the corpus
+        (the same features object: it is rebuilt whenever the records change) stay."""
         digest = hashlib.sha256()
-        for part in (X.vectors, Y, names, descriptions, unlabeled):
+        for part in (X.vectors, Y, names, descriptions):
             array = np.ascontiguousarray(part if part is not None else np.zeros(0))
             digest.update(str(array.shape).encode())
             digest.update(array.tobytes())
         key = digest.hexdigest()
         with self._themes_lock:
-            if self._themes_cache is not None and self._themes_cache[0] == key:
-                return self._themes_cache[1]
+            cached = self._themes_cache
+            if cached is not None and cached[0] is corpus and cached[1] == key:
+                return cached[2]
         model = ThemeModel([str(i) for i in range(len(names))], names, descriptions)
+        unlabeled = corpus.vectors if corpus is not None else None
         model.fit(X.vectors, Y, X_unlabeled=unlabeled, lexical=X.tfidf)
         with self._themes_lock:
-            self._themes_cache = (key, model)
+            self._themes_cache = (corpus, key, model)
         return model
 
     def ranking_scores(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
