@@ -139,6 +139,7 @@ class ModelSuite:
             "expected": round(expected, 2),
             "low": round(max(0.0, expected - spread), 2),
             "high": round(min(float(len(p)), expected + spread), 2),
+            "level": 0.95,
         }
 
     # -- artifacts ------------------------------------------------------------------------

@@ -282,7 +282,7 @@ export async function show(main, { project, alive }) {
           "stat-remaining",
           "Relevant records left (estimate)",
           `≈ ${estimate.expected.toFixed(1)}`,
-          `95\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)} among ${plural(estimate.unscreened, "unscreened record")}` +
+          `${Math.round((estimate.level ?? 0.95) * 100)}\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)} among ${plural(estimate.unscreened, "unscreened record")}` +
             (estimate.estimated_recall !== null
               ? `; recall so far ≈ ${percent(estimate.estimated_recall)}`
               : ""),

@@ -560,7 +560,7 @@ export async function show(main, ctx) {
     stats.remaining.title =
       estimate.expected === null
         ? "Needs one include and one exclude"
-        : `95\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)}`;
+        : `${Math.round((estimate.level ?? 0.95) * 100)}\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)}`;
     stats.chart.replaceChildren(recallChart(progress, { compact: true, id: "mini-recall" }));
   }
 
