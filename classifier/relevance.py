@@ -162,7 +162,8 @@ class RelevanceModel(BaseEstimator):
             model = LinearSVC(C=self.C, loss="squared_hinge", random_state=0)
             model.fit(X_used, y, sample_weight=_ratio_weights(y, self.ratio))
         elif self.classifier == "logistic":
-            model = LogisticRegression(C=self.C, solver="liblinear", max_iter=1000)
+            # The dual problem: far fewer labelled records than terms, and 2-3x faster here.
+            model = LogisticRegression(C=self.C, solver="liblinear", dual=True, max_iter=1000)
             model.fit(X_used, y, sample_weight=_ratio_weights(y, self.ratio))
         elif self.classifier == "embedding-logistic":
             model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
