@@ -78,6 +78,7 @@ def _fit_towards_prior(
     b0: np.ndarray,
     C: float,
     max_iter: int,
+    record_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights ``(d, k)`` and intercepts ``(k,)`` of ``k`` class-balanced logistic regressions,
     each penalised towards its prior: ``0.5 |W - W0|^2 + 0.5 |b - b0|^2 + C * loss``.
@@ -88,10 +89,12 @@ def _fit_towards_prior(
     """
     n, d = X.shape
     k = Y.shape[1]
-    positives = Y.sum(axis=0)
+    r = np.ones((n, 1)) if record_weight is None else record_weight.reshape(n, 1)
+    total = r.sum()
+    positives = (r * Y).sum(axis=0)
     # class_weight="balanced", per theme: each class weighs n / 2 in total.
-    pos_weight = Y * (n / (2.0 * positives))
-    neg_weight = (1.0 - Y) * (n / (2.0 * (n - positives)))
+    pos_weight = r * Y * (total / (2.0 * positives))
+    neg_weight = r * (1.0 - Y) * (total / (2.0 * (total - positives)))
     base = X @ W0 + b0
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -150,6 +153,13 @@ class ThemeModel(BaseEstimator):
         max_iter: int = 500,
         lexical_C: float = 16.0,
         lexical_weight: float = 0.5,
+        self_train_weight: float = 0.0,
+        self_train_neighbors: int = 0,
+        self_train_alpha: float = 0.5,
+        self_train_rounds: int = 1,
+        spread_steps: int = 1,
+        prototype_weight: float = 0.0,
+        prototype_half: float = 5.0,
     ) -> None:
         self.themes = themes
         self.name_vectors = name_vectors
@@ -163,6 +173,13 @@ class ThemeModel(BaseEstimator):
         self.max_iter = max_iter
         self.lexical_C = lexical_C
         self.lexical_weight = lexical_weight
+        self.self_train_weight = self_train_weight
+        self.self_train_neighbors = self_train_neighbors
+        self.self_train_alpha = self_train_alpha
+        self.self_train_rounds = self_train_rounds
+        self.spread_steps = spread_steps
+        self.prototype_weight = prototype_weight
+        self.prototype_half = prototype_half
 
     def _theme_text(self) -> np.ndarray:
         """Unit vectors of each theme's name plus (weighted) description, ``(k, d)``."""
@@ -227,6 +244,11 @@ class ThemeModel(BaseEstimator):
         corpus = np.vstack([X, unlabeled])
         self.mean_ = corpus.mean(axis=0) if len(corpus) else np.zeros(d)
         centred = self._features(corpus)
+        if self.prototype_weight > 0 and len(X):
+            counts = Y.sum(axis=0)
+            proto = _unit_rows(Y.T @ centred[: len(X)])
+            share = self.prototype_weight * (counts / (counts + self.prototype_half))
+            text = _unit_rows(text + share[:, None] * proto)
         W0, b0 = self._prior(centred, text)
         W, b = W0.copy(), b0.copy()
         self.positives_ = Y.sum(axis=0).astype(np.int64)
@@ -237,6 +259,11 @@ class ThemeModel(BaseEstimator):
             W[:, learnt], b[learnt] = _fit_towards_prior(
                 centred[: len(X)], Y[:, learnt], W0[:, learnt], b0[learnt], self.C, self.max_iter
             )
+            if self.self_train_weight > 0 and len(unlabeled):
+                for _ in range(self.self_train_rounds):
+                    W[:, learnt], b[learnt] = self._self_train(
+                        centred, Y, W, b, W0, b0, learnt
+                    )
         self.coef_ = W.T.astype(np.float32)
         self.intercept_ = b.astype(np.float32)
         self.n_features_in_ = d
@@ -246,6 +273,27 @@ class ThemeModel(BaseEstimator):
         if lexical is not None:
             self._fit_lexical(lexical, Y, learnt)
         return self
+
+    def _self_train(self, centred, Y, W, b, W0, b0, learnt):
+        n = len(Y)
+        U = centred[n:]
+        P = _sigmoid(U @ W + b)
+        if self.self_train_neighbors > 0:
+            S = U @ centred.T
+            S[np.arange(len(U)), n + np.arange(len(U))] = -np.inf
+            nb = np.argpartition(-S, self.self_train_neighbors, axis=1)[:, : self.self_train_neighbors]
+            P0 = P
+            for _ in range(self.spread_steps):
+                F = np.vstack([Y, P])
+                P = (1 - self.self_train_alpha) * P0 + self.self_train_alpha * F[nb].mean(axis=1)
+        pseudo = np.zeros_like(P)
+        pseudo[np.arange(len(P)), P.argmax(axis=1)] = 1.0
+        weights = np.concatenate([np.ones(n), np.full(len(U), self.self_train_weight)])
+        Ya = np.vstack([Y, pseudo])[:, learnt]
+        keep = Ya.sum(axis=0)
+        return _fit_towards_prior(
+            centred, Ya, W0[:, learnt], b0[learnt], self.C, self.max_iter, weights
+        )
 
     def _fit_lexical(self, lexical: Any, Y: np.ndarray, learnt: np.ndarray) -> None:
         if lexical.ndim != 2 or lexical.shape[0] != len(Y):
