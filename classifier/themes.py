@@ -160,6 +160,8 @@ class ThemeModel(BaseEstimator):
         spread_steps: int = 1,
         prototype_weight: float = 0.0,
         prototype_half: float = 5.0,
+        whiten: float = 0.0,
+        pseudo_mode: str = "hard",
     ) -> None:
         self.themes = themes
         self.name_vectors = name_vectors
@@ -180,6 +182,8 @@ class ThemeModel(BaseEstimator):
         self.spread_steps = spread_steps
         self.prototype_weight = prototype_weight
         self.prototype_half = prototype_half
+        self.whiten = whiten
+        self.pseudo_mode = pseudo_mode
 
     def _theme_text(self) -> np.ndarray:
         """Unit vectors of each theme's name plus (weighted) description, ``(k, d)``."""
@@ -200,7 +204,8 @@ class ThemeModel(BaseEstimator):
         return _unit_rows(text)
 
     def _features(self, X: np.ndarray) -> np.ndarray:
-        return _unit_rows(X - self.mean_)
+        T = getattr(self, "transform_", None)
+        return _unit_rows(X - self.mean_) if T is None else _unit_rows((X - self.mean_) @ T)
 
     def _prior(self, corpus: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Prior weights ``(d, k)`` and intercepts ``(k,)`` from the theme text and the corpus
@@ -243,6 +248,14 @@ class ThemeModel(BaseEstimator):
         )
         corpus = np.vstack([X, unlabeled])
         self.mean_ = corpus.mean(axis=0) if len(corpus) else np.zeros(d)
+        self.__dict__.pop("transform_", None)
+        if self.whiten > 0 and len(corpus) > d:
+            base = _unit_rows(corpus - self.mean_)
+            cov = base.T @ base / len(base)
+            cov = (1 - self.whiten) * cov + self.whiten * np.trace(cov) / d * np.eye(d)
+            vals, vecs = np.linalg.eigh(cov)
+            self.transform_ = (vecs / np.sqrt(vals)) @ vecs.T
+            text = _unit_rows(text @ self.transform_)
         centred = self._features(corpus)
         if self.prototype_weight > 0 and len(X):
             counts = Y.sum(axis=0)
@@ -288,7 +301,13 @@ class ThemeModel(BaseEstimator):
                 P = (1 - self.self_train_alpha) * P0 + self.self_train_alpha * F[nb].mean(axis=1)
         pseudo = np.zeros_like(P)
         pseudo[np.arange(len(P)), P.argmax(axis=1)] = 1.0
-        weights = np.concatenate([np.ones(n), np.full(len(U), self.self_train_weight)])
+        conf = np.full(len(U), self.self_train_weight)
+        if self.pseudo_mode == "margin":
+            top2 = np.sort(P, axis=1)[:, -2:]
+            conf = conf * (top2[:, 1] - top2[:, 0]) / np.maximum(top2[:, 1], 1e-9)
+        elif self.pseudo_mode == "soft":
+            pseudo = P
+        weights = np.concatenate([np.ones(n), conf])
         Ya = np.vstack([Y, pseudo])[:, learnt]
         keep = Ya.sum(axis=0)
         return _fit_towards_prior(

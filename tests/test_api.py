@@ -406,6 +406,9 @@ def test_retrain_synchronously_and_read_the_model(client, adhd, service):
     info = client.get("/api/projects/adhd/model").get_json()
     assert info["saved"]["sha256"] and info["saved"]["state"] == info["current"]["state"]
     assert info["embedding_model"] == "test-hashing"
+    for meta in (info["current"], info["saved"]):
+        assert meta["embedding_model"] == "test-hashing" and meta["dimension"] == 256
+        assert meta["training_seconds"] > 0 and 0 < meta["metrics"]["training_auc"] <= 1
     status = client.get(f"/api/projects/adhd/training/{job['job_id']}").get_json()
     assert status == job
     assert client.get("/api/projects/adhd/training/nope").status_code == 404

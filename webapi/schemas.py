@@ -353,6 +353,18 @@ class ModelMetaSchema(ma.Schema):
     labels = fields.Nested(LabelCountSchema)
     theme_labelled = fields.Integer()
     trained_at = fields.String()
+    relevance_setting = fields.String(
+        allow_none=True, metadata={"description": "The relevance model's named setting"}
+    )
+    embedding_model = fields.String(metadata={"description": "The model behind the vectors"})
+    dimension = fields.Integer()
+    training_seconds = fields.Float(metadata={"description": "Wall time of the fit"})
+    relevance_seconds = fields.Float(metadata={"description": "Of which the relevance model"})
+    metrics = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(),
+        metadata={"description": "Figures of the fit, e.g. training_auc (optimistic)"},
+    )
     state = fields.List(
         fields.Integer(),
         metadata={"description": "Records, last record, last decision, last theme label"},
