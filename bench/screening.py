@@ -45,12 +45,17 @@ def asreview_output(cache_dir: Path, dataset: str, seed: int) -> Path:
     return cache_dir / f"{dataset}-{seed}.asreview"
 
 
-def run_asreview(csv: Path, seed: int, env_dir: Path, cache_dir: Path) -> Path:
+def run_asreview(csv: Path, seed: int, env_dir: Path | None, cache_dir: Path) -> Path:
     """Run one ASReview simulation unless its output is already in ``cache_dir``; the wall time
     goes into ``cache_dir/times.json``."""
     out = asreview_output(cache_dir, csv.stem, seed)
     if out.exists():
         return out
+    if env_dir is None:
+        raise SystemExit(
+            f"{out} is missing: give --asreview-env, a virtualenv with asreview==3.0.8 "
+            "(see bench/README.md)"
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / f"{csv.stem}-{seed}.tmp.asreview"
     tmp.unlink(missing_ok=True)
@@ -217,7 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=default_data_dir())
     parser.add_argument("--embeddings-cache", type=Path, default=default_embedding_cache())
-    parser.add_argument("--asreview-env", type=Path, default=Path("/work/asreview-venv"))
+    parser.add_argument(
+        "--asreview-env",
+        type=Path,
+        default=None,
+        help="virtualenv with asreview==3.0.8 (needed only for runs not yet in --cache)",
+    )
     parser.add_argument(
         "--cache",
         type=Path,
