@@ -7,7 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifier.artifacts import load_artifact, save_artifact
-from classifier.themes import ThemeModel
+from classifier.themes import ThemeModel, _fit_towards_prior
 from index.records import embedding_text
 from tests.conftest import DATA
 
@@ -156,3 +156,48 @@ def test_lexical_option_fuses_and_round_trips(themed, tmp_path):
         fused.predict_proba(X[test], lexical=lexical[:3])
     with pytest.raises(ValueError, match="lexical"):
         ThemeModel(themed["themes"], themed["names"]).fit(X[:10], Y[:10], lexical=lexical[:9])
+
+
+def per_theme(Y, n, seed=0):
+    """Row indices with ``n`` records of each theme (a multi-label row counts for each)."""
+    rng = np.random.default_rng(seed)
+    rows = {int(i) for t in range(Y.shape[1]) for i in rng.permutation(np.flatnonzero(Y[:, t]))[:n]}
+    return np.array(sorted(rows))
+
+
+def test_neighbourhood_self_training_helps_with_few_labels(themed):
+    """Ten labeled records per theme and the rest of the corpus unlabeled: the pseudo-labeled
+    corpus (smoothed over each record's nearest neighbours) beats the labels alone."""
+    X, Y = themed["X"], themed["Y"]
+    labeled = per_theme(Y, 10)
+    rest = np.setdiff1d(np.arange(len(Y)), labeled)
+    scores = []
+    for weight in (0.0, 0.3):
+        model = ThemeModel(themed["themes"], themed["names"], themed["descs"], pseudo_weight=weight)
+        model.fit(X[labeled], Y[labeled], X[rest])
+        assert model.mode_ == "blend"
+        scores.append(top1(model.predict_proba(X[rest]), Y[rest]))
+    assert scores[1] > scores[0] + 0.02
+    # Without unlabeled records there is nothing to pseudo-label: the same fit either way.
+    alone = [
+        ThemeModel(themed["themes"], themed["names"], pseudo_weight=weight)
+        .fit(X[labeled], Y[labeled])
+        .predict_proba(X[rest])
+        for weight in (0.0, 0.3)
+    ]
+    assert np.array_equal(alone[0], alone[1])
+
+
+def test_record_weight_counts_as_repeated_records():
+    """A record of weight 2 in the prior-penalised fit is the record given twice."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 4))
+    Y = (rng.random((12, 2)) < 0.4).astype(float)
+    Y[0], Y[1] = 1.0, 0.0
+    W0, b0 = rng.normal(size=(4, 2)), np.zeros(2)
+    weights = np.ones(12)
+    weights[3] = 2.0
+    weighted = _fit_towards_prior(X, Y, W0, b0, 1.0, 1000, weights)
+    repeated = _fit_towards_prior(np.vstack([X, X[3:4]]), np.vstack([Y, Y[3:4]]), W0, b0, 1.0, 1000)
+    for a, b in zip(weighted, repeated, strict=True):
+        assert np.allclose(a, b, atol=1e-4)
