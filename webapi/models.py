@@ -327,16 +327,6 @@ class ScreeningSuite(ModelSuite):
             "level": estimate.level,
         }
 
-    def save(self, folder: Path, fitted: FittedModels) -> None:
-        if fitted.relevance is not None:
-            save_artifact(folder, RELEVANCE_ARTIFACT, fitted.relevance.to_arrays(), fitted.meta)
-        else:
-            (folder / f"{RELEVANCE_ARTIFACT}.json").unlink(missing_ok=True)
-        if fitted.themes is not None:
-            save_artifact(folder, THEMES_ARTIFACT, fitted.themes.to_arrays(), fitted.meta)
-        else:
-            (folder / f"{THEMES_ARTIFACT}.json").unlink(missing_ok=True)
-
     def load(self, folder: Path) -> FittedModels | None:
         meta = self.saved_meta(folder)
         if meta is None or meta.get("suite") != self.name:
