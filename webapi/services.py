@@ -922,12 +922,22 @@ class Screenwise:
             }
             for theme in target.themes
         ]
-        figures["recall_curve"] = _recall_curve(self.store.decisions(pid), decisions)
-        figures["estimate"] = self.estimate_remaining(pid)
+        history = self.store.decisions(pid)
+        figures["recall_curve"] = _recall_curve(history, decisions)
+        figures["estimate"] = self.estimate_remaining(pid, history=history, current=decisions)
         return figures
 
-    def estimate_remaining(self, project: str | int) -> dict[str, Any]:
-        """Relevant records expected among the unscreened ones (the model suite's estimator)."""
+    def estimate_remaining(
+        self,
+        project: str | int,
+        *,
+        history: list[dict[str, Any]] | None = None,
+        current: dict[int, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Relevant records expected among the unscreened ones (the model suite's estimator).
+
+        ``history`` (every decision) and ``current`` (the final ones) are read from the store
+        unless the caller has them already."""
         target = self.project(project)
         ranking = self._ranking(target.project_id)
         open_rows = np.flatnonzero(~ranking.screened)
@@ -947,8 +957,8 @@ class Screenwise:
         estimate = self.models.estimate_remaining(
             self.models.probabilities(ranking.fitted, X),
             labels_in_order=_labels_in_order(
-                self.store.decisions(target.project_id),
-                self.store.final_decisions(target.project_id),
+                self.store.decisions(target.project_id) if history is None else history,
+                self.store.final_decisions(target.project_id) if current is None else current,
             ),
         )
         total = included + estimate["expected"]
