@@ -1,12 +1,85 @@
-"""The ranked queue as pure functions of scores, ids and what is already screened."""
+"""The ranked queue as pure functions of features, labels and what is already screened.
+
+One code path for the service and the simulator: ``fit_relevance`` learns from the labelled
+rows, ``pool_scores`` picks the mode (the model once both classes are labelled; before that the
+nearest labelled include, else the review question, else none) and scores the rows asked for,
+``rank`` orders them. ``webapi`` and ``classifier.simulate`` call these and nothing else to
+decide what a reviewer screens next.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-__all__ = ["question_scores", "rank"]
+from classifier.features import CorpusFeatures
+from classifier.relevance import DEFAULT_SETTING, RelevanceModel
+
+__all__ = ["PoolScores", "RankingMode", "fit_relevance", "pool_scores", "question_scores", "rank"]
+
+RankingMode = Literal["model", "similarity", "question", "none"]
+
+
+@dataclass(frozen=True)
+class PoolScores:
+    """Scores of some rows (higher first) and the mode that produced them; ``scores`` is
+    ``None`` in mode ``"none"`` (no include, no question: the records keep their order)."""
+
+    mode: RankingMode
+    scores: np.ndarray | None
+
+
+def fit_relevance(
+    features: CorpusFeatures,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    setting: str = DEFAULT_SETTING,
+) -> RelevanceModel | None:
+    """The relevance model of ``setting`` fitted on the labelled ``rows`` of ``features``
+    (``labels``: 1 include, 0 exclude), or ``None`` until both classes are labelled.
+
+    The rows are put in corpus order first, so the model depends on which records are
+    labelled, never on the order the decisions arrived in (the service and the simulator
+    learn the same model from the same labels)."""
+    rows = np.asarray(rows, dtype=np.int64).ravel()
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    if len(rows) != len(labels):
+        raise ValueError(f"rows has {len(rows)} values but labels has {len(labels)}")
+    if not len(labels) or labels.min() == labels.max():
+        return None
+    order = np.argsort(rows, kind="stable")
+    return RelevanceModel.from_setting(setting).fit(features.subset(rows[order]), labels[order])
+
+
+def pool_scores(
+    features: CorpusFeatures,
+    rows: np.ndarray,
+    *,
+    model: RelevanceModel | None,
+    include_rows: np.ndarray,
+    question_vector: np.ndarray | None = None,
+) -> PoolScores:
+    """Scores of ``rows`` of ``features`` for the queue.
+
+    With a fitted ``model``, its ranking scores (z-scored over ``rows``: pass the unscreened
+    pool, as the benchmark does); before that, the highest cosine to a labelled include
+    (``include_rows``); with no include yet, the cosine to the review question; else none.
+    """
+    rows = np.asarray(rows, dtype=np.int64).ravel()
+    include_rows = np.asarray(include_rows, dtype=np.int64).ravel()
+    if model is not None:
+        if not len(rows):
+            return PoolScores("model", np.zeros(0))
+        return PoolScores("model", model.ranking_scores(features.subset(rows)))
+    vectors = features.vectors[rows]
+    if len(include_rows):
+        return PoolScores("similarity", (vectors @ features.vectors[include_rows].T).max(axis=1))
+    if question_vector is not None and len(features):
+        return PoolScores("question", question_scores(vectors, question_vector))
+    return PoolScores("none", None)
 
 
 def rank(scores: np.ndarray, ids: np.ndarray, screened: Iterable[int] = ()) -> np.ndarray:

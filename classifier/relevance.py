@@ -163,7 +163,11 @@ class RelevanceModel(BaseEstimator):
             model.fit(X_used, y, sample_weight=_ratio_weights(y, self.ratio))
         elif self.classifier == "logistic":
             # The dual problem: far fewer labelled records than terms, and 2-3x faster here.
-            model = LogisticRegression(C=self.C, solver="liblinear", dual=True, max_iter=1000)
+            # random_state: liblinear shuffles the records; fixed, the same labels give the
+            # same model in the service and the simulator.
+            model = LogisticRegression(
+                C=self.C, solver="liblinear", dual=True, max_iter=1000, random_state=0
+            )
             model.fit(X_used, y, sample_weight=_ratio_weights(y, self.ratio))
         elif self.classifier == "embedding-logistic":
             model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)

@@ -13,8 +13,8 @@ import numpy as np
 
 from classifier.features import CorpusFeatures
 from classifier.metrics import recall_curve, screening_metrics
-from classifier.ranking import question_scores
-from classifier.relevance import DEFAULT_SETTING, RelevanceModel
+from classifier.ranking import fit_relevance, pool_scores
+from classifier.relevance import DEFAULT_SETTING
 
 __all__ = ["SimulationRun", "draw_priors", "plot_recall", "simulate"]
 
@@ -58,24 +58,6 @@ def _retrain_now(n_labelled: int, since_last: int, retrain: Retrain) -> bool:
     return since_last >= max(1, n_labelled // 20)
 
 
-def _cold_scores(
-    features: CorpusFeatures,
-    pool: np.ndarray,
-    labels_known: np.ndarray,
-    known: np.ndarray,
-    question_vector: np.ndarray | None,
-) -> np.ndarray:
-    """Scores before both classes are labelled: similarity to the includes when there are any,
-    else to the review question, else none (the dataset's own order)."""
-    vectors = features.vectors[pool]
-    includes = features.vectors[known[labels_known == 1]]
-    if len(includes):
-        return (vectors @ includes.T).max(axis=1)
-    if question_vector is not None:
-        return question_scores(vectors, question_vector)
-    return np.zeros(len(pool))
-
-
 def simulate(
     features: CorpusFeatures,
     labels: np.ndarray,
@@ -108,7 +90,6 @@ def simulate(
     priors = [int(row) for row in priors]
     if len(set(priors)) != len(priors) or not all(0 <= row < len(labels) for row in priors):
         raise ValueError("priors must be distinct row positions of the dataset")
-    model = RelevanceModel.from_setting(setting)
     order = list(priors)
     screened = np.zeros(len(labels), dtype=bool)
     screened[priors] = True
@@ -124,11 +105,15 @@ def simulate(
             known = np.asarray(order)
             pool = np.flatnonzero(~screened)
             y = labels[known]
-            if y.min() != y.max():
-                model.fit(features.subset(known), y)
-                scores = model.ranking_scores(features.subset(pool))
-            else:
-                scores = _cold_scores(features, pool, y, known, question_vector)
+            # The service's own path (classifier.ranking): the same model, mode and scores.
+            ranked = pool_scores(
+                features,
+                pool,
+                model=fit_relevance(features, known, y, setting),
+                include_rows=np.sort(known[y == 1]),
+                question_vector=question_vector,
+            )
+            scores = ranked.scores if ranked.scores is not None else np.zeros(len(pool))
             queue = list(pool[np.argsort(-scores, kind="stable")][::-1])
             since_last = 0
         row = int(queue.pop())

@@ -18,9 +18,12 @@ refined transductively: records are softly assigned to the themes they are close
 theme text is moved towards the centroid of its records (two steps).
 
 With labels and unlabeled records, the fit is then self-trained once: every unlabeled record
-gets its most probable theme as a pseudo-label, after smoothing its probabilities with its
-nearest corpus neighbours' (their labels where labeled), and the themes are refitted on labeled
-plus pseudo-labeled records, the latter weighing ``pseudo_weight`` each. With few labels this
+(at most ``max_pseudo`` of them, a fixed random sample beyond that) gets its most probable theme
+as a pseudo-label, after smoothing its probabilities with its nearest corpus neighbours' (their
+labels where labeled), and the themes are refitted on labeled plus pseudo-labeled records, the
+latter weighing ``pseudo_weight`` each. The neighbours come from a ``neighbors`` function (the
+service asks its FAISS index; the default is an exact top-k in blocks), so time and memory grow
+linearly with the corpus: no corpus-by-corpus matrix. With few labels this
 is where most of the gain over the labels alone comes from (bench/themes.py: 10 labeled records
 per theme); with many, the labels outweigh the pseudo-labels. Predictions still need only the
 weights. ``pseudo_weight=0`` turns it off.
@@ -36,7 +39,7 @@ Numpy in, numpy out: nothing here knows about records, stores or texts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -46,17 +49,42 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["ThemeModel"]
+__all__ = ["Neighbors", "ThemeModel", "exact_neighbors", "fit_theme_model"]
 
 ThemeMode = Literal["zero-shot", "blend", "supervised"]
+
+# ``neighbors(rows, k)``: for each of ``rows`` (positions in the corpus), the positions of its
+# ``k`` nearest other corpus records (cosine), -1 where there are fewer.
+Neighbors = Callable[[np.ndarray, int], np.ndarray]
 
 # The prior log-odds of a record at the corpus's average similarity to a theme: most records
 # belong to one theme of many, so a theme's base rate is low.
 _PRIOR_OFFSET = -2.0
 
 
-def _matrix(X: Any, name: str, columns: int | None = None) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
+def exact_neighbors(vectors: np.ndarray, block: int = 1024) -> Neighbors:
+    """Exact cosine neighbours among the rows of ``vectors`` (normalised embeddings), found in
+    blocks of ``block`` queries: memory ``block x n``, never ``n x n``."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+
+    def neighbors(rows: np.ndarray, k: int) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        k = min(k, len(vectors) - 1)
+        out = np.full((len(rows), max(k, 0)), -1, dtype=np.int64)
+        if k <= 0:
+            return out
+        for start in range(0, len(rows), block):
+            part = rows[start : start + block]
+            similarity = vectors[part] @ vectors.T
+            similarity[np.arange(len(part)), part] = -np.inf
+            out[start : start + len(part)] = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        return out
+
+    return neighbors
+
+
+def _matrix(X: Any, name: str, columns: int | None = None, dtype: Any = np.float64) -> np.ndarray:
+    X = np.asarray(X, dtype=dtype)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array, not shape {X.shape}")
     if columns is not None and X.shape[1] != columns:
@@ -137,7 +165,8 @@ class ThemeModel(BaseEstimator):
     ``refine_steps`` / ``refine_temperature`` the transductive refinement by the corpus (0 steps
     turns it off), ``supervised_at`` the number of labeled records every theme needs before
     ``mode_`` says the labels rule; ``lexical_C`` and ``lexical_weight`` set the lexical option;
-    ``pseudo_weight`` (0 turns it off), ``neighbors`` and ``neighbor_share`` set the
+    ``pseudo_weight`` (0 turns it off), ``neighbors``, ``neighbor_share`` and ``max_pseudo``
+    (the most unlabeled records pseudo-labeled; a fixed random sample beyond) set the
     self-training on the unlabeled corpus. The defaults of ``C``, ``prior_scale`` and the
     self-training were chosen by validation inside the training folds of bench/themes.py (10
     labeled records per theme, scored on the training records not drawn), never on a test fold.
@@ -169,6 +198,7 @@ class ThemeModel(BaseEstimator):
         pseudo_weight: float = 0.3,
         neighbors: int = 5,
         neighbor_share: float = 0.5,
+        max_pseudo: int = 3000,
     ) -> None:
         self.themes = themes
         self.name_vectors = name_vectors
@@ -185,6 +215,7 @@ class ThemeModel(BaseEstimator):
         self.pseudo_weight = pseudo_weight
         self.neighbors = neighbors
         self.neighbor_share = neighbor_share
+        self.max_pseudo = max_pseudo
 
     def _theme_text(self) -> np.ndarray:
         """Unit vectors of each theme's name plus (weighted) description, ``(k, d)``."""
@@ -205,11 +236,12 @@ class ThemeModel(BaseEstimator):
         return _unit_rows(text)
 
     def _features(self, X: np.ndarray) -> np.ndarray:
-        return _unit_rows(X - self.mean_)
+        return _unit_rows(X - self.mean_.astype(X.dtype))
 
     def _prior(self, corpus: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Prior weights ``(d, k)`` and intercepts ``(k,)`` from the theme text and the corpus
         (already centred)."""
+        text = text.astype(corpus.dtype)
         directions = text
         if len(corpus) >= len(text) and self.refine_steps > 0:
             # Soft k-means seeded by the theme text, which stays in the score as an anchor:
@@ -220,20 +252,32 @@ class ThemeModel(BaseEstimator):
                 centroids = _unit_rows(_softmax(scores / self.refine_temperature).T @ corpus)
                 scores = corpus @ centroids.T + anchor
             directions = centroids + text
-        W0 = self.prior_scale * directions.T
-        typical = (corpus @ W0).mean(axis=0) if len(corpus) else np.zeros(len(text))
+        W0 = self.prior_scale * directions.T.astype(np.float64)
+        typical = (
+            (corpus @ W0.astype(corpus.dtype)).mean(axis=0, dtype=np.float64)
+            if len(corpus)
+            else np.zeros(len(text))
+        )
         return W0, _PRIOR_OFFSET - typical
 
     def fit(
-        self, X: Any, Y: Any, X_unlabeled: Any | None = None, *, lexical: Any | None = None
+        self,
+        X: Any,
+        Y: Any,
+        X_unlabeled: Any | None = None,
+        *,
+        lexical: Any | None = None,
+        neighbors: Neighbors | None = None,
     ) -> ThemeModel:
         """Learn the themes from labeled records ``X`` ``(n, d)`` with ``Y[i, t] = 1`` when
         record ``i`` has theme ``t`` (``n`` may be 0), using ``X_unlabeled`` ``(m, d)`` (the
-        rest of the corpus) for centring and refining the priors. ``lexical`` ``(n, v)``: the
-        labeled records' lexical features (the option above)."""
+        rest of the corpus, without the labeled records) for centring, refining the priors and
+        self-training. ``lexical`` ``(n, v)``: the labeled records' lexical features (the
+        option above). ``neighbors``: nearest neighbours by position in ``[X; X_unlabeled]``
+        (default: ``exact_neighbors`` of those rows)."""
         text = self._theme_text()
         k, d = text.shape
-        X = _matrix(np.reshape(X, (0, d)) if np.size(X) == 0 else X, "X", d)
+        X = _matrix(np.reshape(X, (0, d)) if np.size(X) == 0 else X, "X", d, np.float32)
         Y = np.asarray(Y, dtype=np.float64)
         if Y.size == 0 and len(X) == 0:
             Y = np.zeros((0, k))
@@ -242,12 +286,12 @@ class ThemeModel(BaseEstimator):
         if not np.isin(Y, (0.0, 1.0)).all():
             raise ValueError("Y must hold only 0 and 1")
         unlabeled = (
-            np.zeros((0, d))
+            np.zeros((0, d), dtype=np.float32)
             if X_unlabeled is None or np.size(X_unlabeled) == 0
-            else _matrix(X_unlabeled, "X_unlabeled", d)
+            else _matrix(X_unlabeled, "X_unlabeled", d, np.float32)
         )
         corpus = np.vstack([X, unlabeled])
-        self.mean_ = corpus.mean(axis=0) if len(corpus) else np.zeros(d)
+        self.mean_ = corpus.mean(axis=0, dtype=np.float64) if len(corpus) else np.zeros(d)
         centred = self._features(corpus)
         W0, b0 = self._prior(centred, text)
         W, b = W0.copy(), b0.copy()
@@ -261,7 +305,14 @@ class ThemeModel(BaseEstimator):
             )
             if self.pseudo_weight > 0 and len(unlabeled):
                 W[:, learnt], b[learnt] = self._self_train(
-                    centred, Y, W, b, W0[:, learnt], b0[learnt], learnt
+                    centred,
+                    Y,
+                    W,
+                    b,
+                    W0[:, learnt],
+                    b0[learnt],
+                    learnt,
+                    neighbors or exact_neighbors(corpus),
                 )
         self.coef_ = W.T.astype(np.float32)
         self.intercept_ = b.astype(np.float32)
@@ -282,10 +333,12 @@ class ThemeModel(BaseEstimator):
         W0: np.ndarray,
         b0: np.ndarray,
         learnt: np.ndarray,
+        neighbors: Neighbors,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Refit the learnt themes on the labeled records plus the unlabeled ones, each of the
-        latter pseudo-labeled with its most probable theme and weighing ``pseudo_weight`` of a
-        labeled record. ``corpus``: the centred features, labeled rows first.
+        """Refit the learnt themes on the labeled records plus unlabeled ones (all of them, or
+        ``max_pseudo`` drawn with a fixed seed), each of the latter pseudo-labeled with its most
+        probable theme and weighing ``pseudo_weight`` of a labeled record. ``corpus``: the
+        centred features, labeled rows first.
 
         A record's probabilities are first smoothed with its ``neighbors`` nearest corpus
         records' (their labels where they have them; share ``neighbor_share``): the corpus
@@ -294,21 +347,28 @@ class ThemeModel(BaseEstimator):
         predictions need nothing but the weights (new records are not in the graph).
         """
         n = len(Y)
-        unlabeled = corpus[n:]
-        proba = _sigmoid(unlabeled @ W + b)
-        if self.neighbors > 0:
-            similarity = unlabeled @ corpus.T
-            similarity[np.arange(len(unlabeled)), n + np.arange(len(unlabeled))] = -np.inf
-            k = min(self.neighbors, len(corpus) - 1)
-            nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-            known = np.vstack([Y, proba])
-            share = self.neighbor_share
-            proba = (1.0 - share) * proba + share * known[nearest].mean(axis=1)
+        chosen = np.arange(n, len(corpus))
+        if len(chosen) > self.max_pseudo:
+            chosen = np.sort(
+                np.random.default_rng(0).choice(chosen, self.max_pseudo, replace=False)
+            )
+        W32 = W.astype(np.float32)
+        proba = _sigmoid(corpus[chosen] @ W32 + b)
+        if self.neighbors > 0 and len(corpus) > 1:
+            nearest = neighbors(chosen, self.neighbors)
+            # Every corpus record's probabilities (labels where labeled), for the neighbours.
+            known = np.vstack([Y, _sigmoid(corpus[n:] @ W32 + b)]).astype(np.float32)
+            found = nearest >= 0
+            summed = np.where(found[..., None], known[np.maximum(nearest, 0)], 0.0).sum(axis=1)
+            count = np.maximum(found.sum(axis=1, keepdims=True), 1)
+            share = np.where(found.any(axis=1, keepdims=True), self.neighbor_share, 0.0)
+            proba = (1.0 - share) * proba + share * summed / count
         pseudo = np.zeros_like(proba)
         pseudo[np.arange(len(proba)), proba.argmax(axis=1)] = 1.0
-        weights = np.concatenate([np.ones(n), np.full(len(unlabeled), self.pseudo_weight)])
+        weights = np.concatenate([np.ones(n), np.full(len(chosen), self.pseudo_weight)])
+        rows = np.concatenate([np.arange(n), chosen])
         return _fit_towards_prior(
-            corpus, np.vstack([Y, pseudo])[:, learnt], W0, b0, self.C, self.max_iter, weights
+            corpus[rows], np.vstack([Y, pseudo])[:, learnt], W0, b0, self.C, self.max_iter, weights
         )
 
     def _fit_lexical(self, lexical: Any, Y: np.ndarray, learnt: np.ndarray) -> None:
@@ -411,3 +471,21 @@ class ThemeModel(BaseEstimator):
             model.lexical_intercept_ = np.asarray(arrays["lexical_intercept"], dtype=np.float32)
             model.lexical_themes_ = np.asarray(arrays["lexical_themes"], dtype=bool)
         return model
+
+
+def fit_theme_model(
+    vectors: np.ndarray,
+    Y: np.ndarray,
+    names: np.ndarray,
+    descriptions: np.ndarray | None,
+    unlabeled: np.ndarray | None,
+    *,
+    lexical: Any | None = None,
+    neighbors: Neighbors | None = None,
+) -> ThemeModel:
+    """The theme model as the service fits it (and ``bench/themes.py`` measures it): themes
+    named by position, pulled towards their names' and descriptions' vectors, with the lexical
+    part on ``lexical`` (the labeled records' TF-IDF rows) and self-trained on ``unlabeled``
+    (the records without theme labels; neighbours by position in ``[vectors; unlabeled]``)."""
+    model = ThemeModel([str(i) for i in range(len(names))], names, descriptions)
+    return model.fit(vectors, Y, X_unlabeled=unlabeled, lexical=lexical, neighbors=neighbors)

@@ -83,6 +83,17 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def search_batch(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Ids ``(m, k)`` and cosine scores of the ``k`` nearest records of each query row,
+        best first; id -1 (score -inf) where the index holds fewer than ``k``."""
+        if k <= 0:
+            raise ValueError(f"k must be positive, not {k}")
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if queries.ndim != 2 or queries.shape[1] != self.dimension:
+            raise ValueError(f"queries must have shape (m, {self.dimension}), not {queries.shape}")
+        scores, ids = self._index.search(queries, k)
+        return ids, scores
+
     def save(self, path: str | Path, **meta: Any) -> None:
         """Write the index and its sidecar atomically (temp file + rename)."""
         path = Path(path)

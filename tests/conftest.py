@@ -73,7 +73,9 @@ def encoder() -> HashingEncoder:
 
 @pytest.fixture
 def service(tmp_path: Path, encoder: HashingEncoder) -> Screenwise:
-    svc = Screenwise(tmp_path, encoder=encoder)
+    # Inline refits: every queue read reflects every decision before it (deterministic);
+    # tests/test_ranking_service.py covers the background refit.
+    svc = Screenwise(tmp_path, encoder=encoder, ranking_refit="inline")
     yield svc
     svc.close()
 

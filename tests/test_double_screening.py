@@ -261,7 +261,7 @@ def test_training_uses_final_decisions_only(team, service):
 
     class RecordingSuite(ModelSuite):
         def fit(self, X, y, *args, **kwargs):
-            fits.append((np.array(X), np.array(y)))
+            fits.append((np.array(X.vectors), np.array(y)))
             return super().fit(X, y, *args, **kwargs)
 
     service.models = RecordingSuite()
@@ -281,7 +281,7 @@ def test_training_uses_final_decisions_only(team, service):
     assert alice.get(f"{P}/queue").status_code == 200
     X, y = fits[-1]
     state = service.vectors(service.project("dbl").project_id)
-    row_ids = [int(state.ids[np.flatnonzero((state.matrix == row).all(axis=1))[0]]) for row in X]
+    row_ids = [int(state.ids[np.argmax(state.matrix @ row)]) for row in X]
     assert dict(zip(row_ids, y.tolist(), strict=True)) == {
         agreed_in: 1,
         agreed_out: 0,

@@ -25,6 +25,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
     # Projects with more records retrain in a background job, smaller ones at once.
     "SYNC_TRAIN_MAX_RECORDS": SYNC_TRAIN_MAX_RECORDS,
+    # "background": a queue read answers from the last finished ranking while a refit runs
+    # (reads never wait for a fit); "inline": every read refits first.
+    "RANKING_REFIT": "background",
     "API_TITLE": "screenwise",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -68,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         model=app.config["EMBEDDING_MODEL"],
         precision=app.config["EMBEDDING_PRECISION"],
         encoder=app.config.get("ENCODER"),
+        ranking_refit=app.config["RANKING_REFIT"],
     )
     service.sync_train_max_records = int(app.config["SYNC_TRAIN_MAX_RECORDS"])
     app.extensions["screenwise"] = service

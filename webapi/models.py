@@ -1,29 +1,29 @@
 """The model seam: the one place that says which models rank records and suggest themes.
 
-The service layer calls nothing in ``classifier/`` directly; it calls a ``ModelSuite``:
+The service layer calls ``classifier/`` through a ``ModelSuite`` (and ``classifier.ranking``
+for the queue's scores, the same functions the simulator calls):
 
 - ``features(vectors, texts)``: the feature matrix of a set of records, built once per state of
   a project's records (and for records posted from outside the project);
-- ``fit(X, y, theme_X, theme_Y, theme_vectors)``: learn from the current decisions (``y``: 1
-  include, 0 exclude) and theme labels; returns ``FittedModels``;
+- ``fit(X, y, theme_X, theme_Y, ...)``: learn from the current decisions (``y``: 1 include, 0
+  exclude) and theme labels; returns ``FittedModels``;
 - ``ranking_scores`` (higher first), ``probabilities`` (calibrated P(include)),
   ``theme_scores`` / ``suggested_themes``, ``estimate_remaining``;
 - ``save`` / ``load``: artifacts through ``classifier.artifacts`` (npz + JSON sidecar).
 
-The production suite is ``ScreeningSuite`` (``DEFAULT_SUITE``): ``classifier.relevance`` with
-TF-IDF + embedding features (``classifier.features.CorpusFeatures``), ``classifier.themes
-.ThemeModel`` and ``classifier.estimate``. The interim suite, ``ModelSuite`` itself
-(``classifier.baseline``: ``EmbeddingLogistic`` and ``ThemeBaseline`` on the embeddings), stays
-as a named alternative and the base class. Nothing else in ``webapi/`` names a model class.
+The suite (``DEFAULT_SUITE``; ``ScreeningSuite`` is the same class): ``classifier.relevance``
+with TF-IDF + embedding features (``classifier.features.CorpusFeatures``),
+``classifier.themes.fit_theme_model`` and ``classifier.estimate``. Nothing else in ``webapi/``
+names a model class.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,12 +34,12 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifier.artifacts import ArtifactError, load_artifact, read_sidecar, save_artifact
-from classifier.baseline import EmbeddingLogistic, ThemeBaseline
 from classifier.estimate import estimate_remaining
 from classifier.features import CorpusFeatures
+from classifier.ranking import fit_relevance
 from classifier.relevance import DEFAULT_SETTING, RelevanceModel
 from classifier.relevance import SETTINGS as RELEVANCE_SETTINGS
-from classifier.themes import ThemeModel
+from classifier.themes import Neighbors, ThemeModel, fit_theme_model
 
 RELEVANCE_ARTIFACT = "relevance"
 THEMES_ARTIFACT = "themes"
@@ -56,130 +56,6 @@ class FittedModels:
 
 
 class ModelSuite:
-    """Interim models: class-balanced logistic regression on record embeddings for relevance,
-    ``ThemeBaseline`` for themes, and the sum of calibrated probabilities as the estimate."""
-
-    name = "embedding-logistic"
-
-    def features(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """Record features; the interim models use the embeddings as they are."""
-        return vectors
-
-    def new_features(self, corpus: Any, vectors: np.ndarray, texts: Sequence[str]) -> Any:
-        """Features of records from outside the project (a review update), comparable with the
-        project's ``corpus`` features."""
-        return self.features(vectors, texts)
-
-    def take(self, X: Any, rows: np.ndarray | Sequence[int]) -> Any:
-        """The features of some rows of ``X``, in the order given."""
-        return X[np.asarray(rows, dtype=np.int64)]
-
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        theme_X: np.ndarray,
-        theme_Y: np.ndarray,
-        theme_vectors: np.ndarray | None,
-        *,
-        corpus: Any = None,
-        theme_text: tuple[np.ndarray, np.ndarray | None] | None = None,
-    ) -> FittedModels:
-        """Learn from the decisions (``X``, ``y``) and theme labels. ``theme_vectors``: one
-        vector per theme for its name and description together; ``theme_text``: the names'
-        and the descriptions' vectors apart (``None`` for descriptions when no theme has one);
-        ``corpus``: the features of every record of the project. The interim models use
-        ``theme_vectors`` only."""
-        y = np.asarray(y, dtype=np.int64)
-        relevance = None
-        if len(y) and 0 < y.sum() < len(y):
-            relevance = EmbeddingLogistic().fit(X, y)
-        themes = None
-        if theme_vectors is not None and len(theme_vectors):
-            themes = ThemeBaseline().fit(theme_X, theme_Y, theme_vectors)
-        meta = {
-            "suite": self.name,
-            "relevance_model": "EmbeddingLogistic" if relevance is not None else None,
-            "theme_model": "ThemeBaseline" if themes is not None else None,
-            "theme_mode": themes.mode_ if themes is not None else None,
-            "labels": {"include": int(y.sum()), "exclude": int(len(y) - y.sum())},
-            "theme_labelled": len(theme_Y),
-            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        return FittedModels(relevance, themes, meta)
-
-    def ranking_scores(self, fitted: FittedModels, X: np.ndarray) -> np.ndarray:
-        """Scores that order the queue (higher first)."""
-        return fitted.relevance.predict_proba(X)[:, 1]
-
-    def probabilities(self, fitted: FittedModels, X: np.ndarray) -> np.ndarray:
-        """Calibrated P(include), for estimates and for records posted from outside."""
-        return fitted.relevance.calibrated_proba(X)
-
-    def theme_scores(self, fitted: FittedModels, X: np.ndarray) -> np.ndarray:
-        return fitted.themes.predict_proba(X)
-
-    def suggested_themes(self, fitted: FittedModels, X: np.ndarray) -> np.ndarray:
-        return fitted.themes.predict(X)
-
-    def estimate_remaining(
-        self, probabilities: np.ndarray, *, labels_in_order: Sequence[int] = ()
-    ) -> dict[str, Any]:
-        """Relevant records expected among the unscreened ones: the sum of their calibrated
-        probabilities, with a 95 % normal interval from the Poisson-binomial variance.
-
-        Interim and optimistic about calibration: records the ranking picked for screening
-        over-represent includes, so the sum tends to run high.
-        """
-        p = np.asarray(probabilities, dtype=np.float64)
-        expected = float(p.sum())
-        spread = 1.96 * math.sqrt(float((p * (1.0 - p)).sum()))
-        return {
-            "method": "calibrated-probability-sum",
-            "expected": round(expected, 2),
-            "low": round(max(0.0, expected - spread), 2),
-            "high": round(min(float(len(p)), expected + spread), 2),
-            "level": 0.95,
-        }
-
-    # -- artifacts ------------------------------------------------------------------------
-
-    def save(self, folder: Path, fitted: FittedModels) -> None:
-        """Write the fitted models as artifacts (the sidecars carry ``fitted.meta``)."""
-        if fitted.relevance is not None:
-            save_artifact(folder, RELEVANCE_ARTIFACT, fitted.relevance.to_arrays(), fitted.meta)
-        else:
-            (folder / f"{RELEVANCE_ARTIFACT}.json").unlink(missing_ok=True)
-        if fitted.themes is not None:
-            save_artifact(folder, THEMES_ARTIFACT, fitted.themes.to_arrays(), fitted.meta)
-        else:
-            (folder / f"{THEMES_ARTIFACT}.json").unlink(missing_ok=True)
-
-    def saved_meta(self, folder: Path) -> dict[str, Any] | None:
-        """The description of the last saved models, or ``None`` when nothing was saved."""
-        for name in (RELEVANCE_ARTIFACT, THEMES_ARTIFACT):
-            try:
-                return read_sidecar(folder, name)
-            except ArtifactError:
-                continue
-        return None
-
-    def load(self, folder: Path) -> FittedModels | None:
-        """The saved models, or ``None`` when there are none or they were not written by us."""
-        meta = self.saved_meta(folder)
-        if meta is None or meta.get("suite") != self.name:
-            return None
-        relevance = themes = None
-        if meta.get("relevance_model"):
-            arrays, _ = load_artifact(folder, RELEVANCE_ARTIFACT)
-            relevance = EmbeddingLogistic.from_arrays(arrays)
-        if meta.get("theme_model"):
-            arrays, _ = load_artifact(folder, THEMES_ARTIFACT)
-            themes = ThemeBaseline.from_arrays(arrays)
-        return FittedModels(relevance, themes, meta)
-
-
-class ScreeningSuite(ModelSuite):
     """The production models, chosen by the benchmarks in ``bench/``.
 
     Relevance: ``classifier.relevance.RelevanceModel`` of the named setting (the default is the
@@ -202,7 +78,7 @@ class ScreeningSuite(ModelSuite):
             )
         self.setting = setting
         self._themes_lock = threading.Lock()
-        self._themes_cache: tuple[object, str, ThemeModel] | None = None
+        self._themes_cache: OrderedDict[Hashable, tuple[object, str, ThemeModel]] = OrderedDict()
 
     def features(self, vectors: np.ndarray, texts: Sequence[str]) -> CorpusFeatures:
         """TF-IDF over the project's texts (vocabulary of the project) and the embeddings.
@@ -234,21 +110,39 @@ class ScreeningSuite(ModelSuite):
         y: np.ndarray,
         theme_X: CorpusFeatures,
         theme_Y: np.ndarray,
-        theme_vectors: np.ndarray | None,
         *,
-        corpus: CorpusFeatures | None = None,
         theme_text: tuple[np.ndarray, np.ndarray | None] | None = None,
+        theme_unlabeled: CorpusFeatures | None = None,
+        neighbors: Neighbors | None = None,
+        corpus: object = None,
+        cache_key: Hashable = None,
     ) -> FittedModels:
+        """Learn from the decisions (``X`` the labelled records in corpus order, ``y``: 1
+        include, 0 exclude) and the theme labels (``theme_X``, ``theme_Y``).
+
+        ``theme_text``: the theme names' and descriptions' vectors (``None`` for descriptions
+        when no theme has one; ``None`` altogether when the project has no themes);
+        ``theme_unlabeled``: the records without theme labels, which self-train the theme
+        model; ``neighbors``: nearest neighbours by position in ``[theme_X; theme_unlabeled]``
+        (the project's FAISS index); ``cache_key``: the project, whose latest theme model is
+        reused while its labels, themes and ``corpus`` (the features object of all its
+        records, rebuilt whenever they change) stay the same."""
         started = time.perf_counter()
         y = np.asarray(y, dtype=np.int64)
-        relevance = None
-        if len(y) and 0 < y.sum() < len(y):
-            relevance = RelevanceModel.from_setting(self.setting).fit(X, y)
+        relevance = fit_relevance(X, np.arange(len(y)), y, self.setting)
         relevance_seconds = time.perf_counter() - started
         themes = None
         if theme_text is not None:
             names, descriptions = theme_text
-            themes = self._fit_themes(theme_X, theme_Y, names, descriptions, corpus)
+            themes = self._fit_themes(
+                theme_X,
+                theme_Y,
+                names,
+                descriptions,
+                theme_unlabeled,
+                neighbors,
+                (cache_key, corpus),
+            )
         meta = {
             "suite": self.name,
             "relevance_setting": self.setting if relevance is not None else None,
@@ -270,25 +164,45 @@ class ScreeningSuite(ModelSuite):
         Y: np.ndarray,
         names: np.ndarray,
         descriptions: np.ndarray | None,
-        corpus: CorpusFeatures | None,
+        unlabeled: CorpusFeatures | None,
+        neighbors: Neighbors | None,
+        cache: tuple[Hashable, object],
     ) -> ThemeModel:
-        """The theme model of these labels, reused while the labels, the themes and the corpus
-        (the same features object: it is rebuilt whenever the records change) stay."""
+        """``classifier.themes.fit_theme_model`` (what ``bench/themes.py`` measures), reused
+        while the labels, the themes and the corpus (the same features object: it is rebuilt
+        whenever the records change) stay; one cached model per project, the most recently
+        used ``THEME_CACHE_SIZE`` projects kept."""
         digest = hashlib.sha256()
         for part in (X.vectors, Y, names, descriptions):
             array = np.ascontiguousarray(part if part is not None else np.zeros(0))
             digest.update(str(array.shape).encode())
             digest.update(array.tobytes())
         key = digest.hexdigest()
+        cache_key, corpus = cache
         with self._themes_lock:
-            cached = self._themes_cache
-            if cached is not None and cached[0] is corpus and cached[1] == key:
+            cached = self._themes_cache.get(cache_key)
+            if (
+                cached is not None
+                and corpus is not None
+                and cached[0] is corpus
+                and cached[1] == key
+            ):
+                self._themes_cache.move_to_end(cache_key)
                 return cached[2]
-        model = ThemeModel([str(i) for i in range(len(names))], names, descriptions)
-        unlabeled = corpus.vectors if corpus is not None else None
-        model.fit(X.vectors, Y, X_unlabeled=unlabeled, lexical=X.tfidf)
+        model = fit_theme_model(
+            X.vectors,
+            Y,
+            names,
+            descriptions,
+            unlabeled.vectors if unlabeled is not None else None,
+            lexical=X.tfidf,
+            neighbors=neighbors,
+        )
         with self._themes_lock:
-            self._themes_cache = (corpus, key, model)
+            self._themes_cache[cache_key] = (corpus, key, model)
+            self._themes_cache.move_to_end(cache_key)
+            while len(self._themes_cache) > THEME_CACHE_SIZE:
+                self._themes_cache.popitem(last=False)
         return model
 
     def ranking_scores(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
@@ -317,7 +231,7 @@ class ScreeningSuite(ModelSuite):
         ``bench/estimate.py``), and with them the estimate got worse."""
         p = np.asarray(probabilities, dtype=np.float64)
         if not len(labels_in_order):
-            return super().estimate_remaining(p)
+            return {"method": None, "expected": None, "low": None, "high": None, "level": None}
         estimate = estimate_remaining(list(labels_in_order), len(p), level=ESTIMATE_LEVEL)
         return {
             "method": estimate.method,
@@ -326,6 +240,28 @@ class ScreeningSuite(ModelSuite):
             "high": round(float(estimate.high), 2),
             "level": estimate.level,
         }
+
+    # -- artifacts ------------------------------------------------------------------------
+
+    def save(self, folder: Path, fitted: FittedModels) -> None:
+        """Write the fitted models as artifacts (the sidecars carry ``fitted.meta``)."""
+        if fitted.relevance is not None:
+            save_artifact(folder, RELEVANCE_ARTIFACT, fitted.relevance.to_arrays(), fitted.meta)
+        else:
+            (folder / f"{RELEVANCE_ARTIFACT}.json").unlink(missing_ok=True)
+        if fitted.themes is not None:
+            save_artifact(folder, THEMES_ARTIFACT, fitted.themes.to_arrays(), fitted.meta)
+        else:
+            (folder / f"{THEMES_ARTIFACT}.json").unlink(missing_ok=True)
+
+    def saved_meta(self, folder: Path) -> dict[str, Any] | None:
+        """The description of the last saved models, or ``None`` when nothing was saved."""
+        for name in (RELEVANCE_ARTIFACT, THEMES_ARTIFACT):
+            try:
+                return read_sidecar(folder, name)
+            except ArtifactError:
+                continue
+        return None
 
     def load(self, folder: Path) -> FittedModels | None:
         meta = self.saved_meta(folder)
@@ -354,6 +290,8 @@ def _training_metrics(relevance: Any, X: CorpusFeatures, y: np.ndarray) -> dict[
 
 
 ESTIMATE_LEVEL = 0.9
+THEME_CACHE_SIZE = 8
 _NO_TERM = "screenwise-no-term"
 
-DEFAULT_SUITE = ScreeningSuite
+ScreeningSuite = ModelSuite
+DEFAULT_SUITE = ModelSuite

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import numpy as np
 
+from classifier.ranking import RankingMode, pool_scores
+from classifier.themes import Neighbors
 from index import Record, read_records
 from index.consensus import Viewer
 from index.corpus import embed_texts
@@ -21,7 +27,8 @@ from .service_ingest import ProjectVectors
 
 log = logging.getLogger(__name__)
 
-RankingMode = Literal["model", "similarity", "question", "none"]
+# A viewer who is no reviewer: sees what every reviewer may see (``Store.current_themes``).
+SHARED = Viewer("\x00shared")
 
 
 @dataclass
@@ -33,7 +40,7 @@ class Ranking:
     """
 
     project_id: int
-    key: tuple[int, int, int, int]
+    key: tuple[tuple[int, ...], str]
     mode: RankingMode
     vectors: ProjectVectors
     scores: np.ndarray | None
@@ -54,11 +61,41 @@ class RankingService:
 
     # -- ranking --------------------------------------------------------------------------
 
-    def _ranking(self, project_id: int) -> Ranking:
-        """The current ranking, refitted when records, decisions or theme labels changed."""
-        key = self.store.state_version(project_id)
+    def _state_key(self, project_id: int) -> tuple[tuple[int, ...], str]:
+        """What a ranking depends on: the records, decisions and theme labels
+        (``Store.state_version``) and the project's question, themes and settings (a digest)."""
+        project = self.store.project(project_id)
+        definition = json.dumps(
+            [
+                project.question,
+                [[t.name, t.description] for t in project.themes],
+                project.settings,
+                self.models.name,
+                getattr(self.models, "setting", None),
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        digest = hashlib.sha256(definition.encode("utf-8")).hexdigest()[:16]
+        return tuple(self.store.state_version(project_id)), digest
+
+    def _ranking(self, project_id: int, *, fresh: bool = False) -> Ranking:
+        """The latest finished ranking of the project, at once.
+
+        When decisions (or records, theme labels, the question, ...) changed since, a
+        background refit is started (one per project; it picks up everything that arrived
+        meanwhile, so bursts of decisions coalesce into few fits) and the previous ranking
+        answers meanwhile: reads never wait for a fit. Only the first read of a project in
+        this process fits (or loads the saved models) in the caller's thread, and so does
+        every read when ``ranking_refit`` is ``"inline"`` or ``fresh`` is asked for (tests,
+        the CLI, training).
+        """
+        key = self._state_key(project_id)
         cached = self._rankings.get(project_id)
         if cached is not None and cached.key == key:
+            return cached
+        if cached is not None and not fresh and self.ranking_refit == "background":
+            self._refit_later(project_id)
             return cached
         with self._project_lock(project_id):
             cached = self._rankings.get(project_id)
@@ -68,102 +105,138 @@ class RankingService:
             self._publish(project_id, ranking)
             return ranking
 
+    def _refit_later(self, project_id: int) -> None:
+        """Start the project's background refit unless one is running."""
+        with self._lock:
+            if project_id in self._refitting:
+                return
+            self._refitting.add(project_id)
+        threading.Thread(
+            target=self._refit_loop, args=(project_id,), name=f"refit-{project_id}", daemon=True
+        ).start()
+
+    def _refit_loop(self, project_id: int) -> None:
+        """Refit until the published ranking matches the project's state."""
+        try:
+            while True:
+                current = self._rankings.get(project_id)
+                if current is None or current.key == self._state_key(project_id):
+                    return
+                with self._project_lock(project_id):
+                    self._publish(project_id, self._fit(project_id))
+        except Exception:
+            # The queue keeps answering from the last ranking; the next read tries again.
+            log.exception("background refit of project %d failed", project_id)
+        finally:
+            with self._lock:
+                self._refitting.discard(project_id)
+
+    def ranking_settled(self, project_id: int, timeout: float = 30.0) -> bool:
+        """Wait until no background refit of the project runs (tests and benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                running = project_id in self._refitting
+            current = self._rankings.get(project_id)
+            if not running and current is not None and current.key == self._state_key(project_id):
+                return True
+            if not running:
+                self._refit_later(project_id)
+            time.sleep(0.01)
+        return False
+
     def _publish(self, project_id: int, ranking: Ranking) -> None:
         """Make ``ranking`` the queue's, unless a ranking of a newer state is there already."""
         with self._lock:
             current = self._rankings.get(project_id)
             newer = current is None or all(
-                mine >= theirs for mine, theirs in zip(ranking.key, current.key, strict=True)
+                mine >= theirs for mine, theirs in zip(ranking.key[0], current.key[0], strict=True)
             )
             if newer:
                 self._rankings[project_id] = ranking
 
     def _fit(self, project_id: int, *, reuse_saved: bool = False) -> Ranking:
-        """Fit the models on the current decisions and theme labels, and score every record.
+        """Fit the models on the current final decisions and theme labels, and score every
+        record with ``classifier.ranking`` (the simulator's code path).
 
-        Decisions read after ``key``, so a decision arriving meanwhile only makes the next
-        read refit again. ``reuse_saved`` takes the saved models when they were trained on
-        exactly this state (a restarted server).
+        The key is read first, so a decision arriving meanwhile only makes the next read
+        refit again. ``reuse_saved`` takes the saved models when they were trained on exactly
+        this state (a restarted server). The shared theme model learns only the theme labels
+        everyone may see (``SHARED``): imported ones and, in blind double screening, those of
+        records final at title/abstract (a reviewer's themes stay theirs until then).
         """
-        key = self.store.state_version(project_id)
+        key = self._state_key(project_id)
         project = self.store.project(project_id)
         state = self.vectors(project_id)
         decided = {
             record_id: d["label"] for record_id, d in self.store.final_decisions(project_id).items()
         }
         X = state.features
-        labelled = [
-            (state.rows[r], label == "include")
+        labelled = sorted(
+            (state.rows[r], int(label == "include"))
             for r, label in decided.items()
             if label != "maybe" and r in state.rows
-        ]
+        )
         rows = np.array([row for row, _ in labelled], dtype=np.int64)
-        y = np.array([int(flag) for _, flag in labelled], dtype=np.int64)
+        y = np.array([flag for _, flag in labelled], dtype=np.int64)
         theme_names = tuple(t.name for t in project.themes)
-        theme_labels = [
+        theme_labels = sorted(
             (state.rows[r], names)
-            for r, names in self.store.current_themes(project_id).items()
+            for r, names in self.store.current_themes(project_id, viewer=SHARED).items()
             if r in state.rows
-        ]
+        )
         theme_rows = np.array([row for row, _ in theme_labels], dtype=np.int64)
         theme_Y = np.array(
             [[name in names for name in theme_names] for _, names in theme_labels], dtype=np.int64
         ).reshape(len(theme_labels), len(theme_names))
-        theme_vectors = theme_text = None
-        if project.themes:
-            theme_vectors = np.stack(
-                [self._query_vector(t.name, t.description) for t in project.themes]
-            )
-            names = np.stack([self._query_vector(t.name) for t in project.themes])
-            described = [t for t in project.themes if t.description.strip()]
-            # A theme without a description stands for itself (its name) on that side.
-            descriptions = (
-                np.stack([self._query_vector(t.description or t.name) for t in project.themes])
-                if described
-                else None
-            )
-            theme_text = (names, descriptions)
         fitted = None
         if reuse_saved:
             saved = self.models.load(self._model_folder(project_id))
-            if saved is not None and saved.meta.get("state") == list(key):
+            if saved is not None and _key_of(saved.meta) == key:
                 fitted = saved
         if fitted is None:
+            unlabeled_rows = np.setdiff1d(np.arange(len(state.ids)), theme_rows)
             fitted = self.models.fit(
                 self.models.take(X, rows),
                 y,
                 self.models.take(X, theme_rows),
                 theme_Y,
-                theme_vectors,
+                theme_text=self._theme_text(project),
+                theme_unlabeled=self.models.take(X, unlabeled_rows),
+                neighbors=_index_neighbors(state, np.concatenate([theme_rows, unlabeled_rows])),
                 corpus=X,
-                theme_text=theme_text,
+                cache_key=project_id,
             )
-            fitted.meta["state"] = list(key)
+            fitted.meta["state"] = list(key[0])
+            fitted.meta["definition"] = key[1]
             fitted.meta["embedding_model"] = self.encoder.model_id
             fitted.meta["dimension"] = self.encoder.dimension
         included_rows = rows[y == 1]
         screened = np.zeros(len(state.ids), dtype=bool)
         screened[[state.rows[r] for r in decided if r in state.rows]] = True
-        mode: RankingMode
-        if fitted.relevance is not None:
-            mode = "model"
-        elif len(included_rows):
-            mode = "similarity"
-        elif project.question.strip() and len(state.ids):
-            mode = "question"
-        else:
-            mode = "none"
-        if mode == "model":
-            # Scored apart, so that scores normalised over their rows (a blend of z-scores)
-            # are normalised over the unscreened pool, as in the benchmark.
-            scores = np.zeros(len(state.ids), dtype=np.float64)
-            for part in (np.flatnonzero(~screened), np.flatnonzero(screened)):
-                if len(part):
-                    scores[part] = self.models.ranking_scores(fitted, self.models.take(X, part))
-        else:
-            scores = self._similarity_scores(
-                mode, project, state.matrix[included_rows], state.matrix
+        question = (
+            self._query_vector(project.question)
+            if project.question.strip() and len(state.ids)
+            else None
+        )
+        # The unscreened pool and the screened records are scored apart, so that a blend of
+        # z-scores is normalised over the pool, as in the simulator (full-text screening
+        # orders the screened includes by their own part).
+        scores: np.ndarray | None = np.zeros(len(state.ids), dtype=np.float64)
+        mode: RankingMode = "none"
+        for part in (np.flatnonzero(~screened), np.flatnonzero(screened)):
+            scored = pool_scores(
+                X,
+                part,
+                model=fitted.relevance,
+                include_rows=included_rows,
+                question_vector=question,
             )
+            mode = scored.mode
+            if scored.scores is None:
+                scores = None
+                break
+            scores[part] = scored.scores
         return Ranking(
             project_id,
             key,
@@ -177,15 +250,34 @@ class RankingService:
             theme_names,
         )
 
+    def _theme_text(self, project: Project) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The vectors of the themes' names and of their descriptions (``None`` when no theme
+        has one; a theme without one stands for its name on that side)."""
+        if not project.themes:
+            return None
+        names = np.stack([self._query_vector(t.name) for t in project.themes])
+        if not any(t.description.strip() for t in project.themes):
+            return names, None
+        return names, np.stack(
+            [self._query_vector(t.description or t.name) for t in project.themes]
+        )
+
     def _similarity_scores(
-        self, mode: RankingMode, project: Project, includes: np.ndarray, vectors: np.ndarray
-    ) -> np.ndarray | None:
-        """Scores before there is a model: cosine to the nearest include, or to the question."""
-        if mode == "similarity":
-            return (vectors @ includes.T).max(axis=1)
-        if mode == "question":
-            return vectors @ self._query_vector(project.question)
-        return None
+        self, project: Project, includes: np.ndarray, vectors: np.ndarray
+    ) -> tuple[RankingMode, np.ndarray | None]:
+        """Scores of records from outside the project before there is a model: the queue's
+        cold start (``classifier.ranking.pool_scores``) over ``vectors`` with ``includes``."""
+        corpus = np.vstack([includes, vectors]).astype(np.float32)
+        features = _VectorsOnly(corpus)
+        question = self._query_vector(project.question) if project.question.strip() else None
+        scored = pool_scores(
+            features,  # type: ignore[arg-type]
+            np.arange(len(includes), len(corpus)),
+            model=None,
+            include_rows=np.arange(len(includes)),
+            question_vector=question,
+        )
+        return scored.mode, scored.scores
 
     def _theme_suggestions(self, ranking: Ranking, X: np.ndarray) -> list[list[dict[str, Any]]]:
         """Per row of ``X``: every theme with its score, best first, and whether suggested."""
@@ -395,11 +487,12 @@ class RankingService:
         X = self.models.new_features(
             ranking.vectors.features, vectors, [texts[i] for i in with_text]
         )
-        if ranking.mode == "model":
+        mode = ranking.mode
+        if ranking.fitted.relevance is not None:
             scores = self.models.probabilities(ranking.fitted, X)
         else:
             includes = ranking.vectors.matrix[ranking.included_rows]
-            scores = self._similarity_scores(ranking.mode, target, includes, vectors)
+            mode, scores = self._similarity_scores(target, includes, vectors)
         themes = self._theme_suggestions(ranking, X)
         nearest = self._nearest_includes(ranking, vectors, 3)
         dedup = self.store.dedup_index(target.project_id)
@@ -421,7 +514,7 @@ class RankingService:
                         if scores is not None and position is not None
                         else None
                     ),
-                    "mode": ranking.mode if scores is not None and position is not None else "none",
+                    "mode": mode if scores is not None and position is not None else "none",
                     "themes": themes[position] if position is not None else [],
                     "nearest_includes": nearest[position] if position is not None else [],
                     "duplicate_of": (
@@ -438,3 +531,39 @@ class RankingService:
         # Best first; records without a score (no text, or no model yet) last, in input order.
         out.sort(key=lambda c: (c["score"] is None, -(c["score"] or 0.0), c["position"]))
         return out
+
+
+def _key_of(meta: dict[str, Any]) -> tuple[tuple[int, ...], str]:
+    """The ranking key the models described by ``meta`` (a sidecar) were fitted at."""
+    return tuple(meta.get("state") or ()), str(meta.get("definition"))
+
+
+def _index_neighbors(state: ProjectVectors, rows: np.ndarray) -> Neighbors:
+    """``classifier.themes.Neighbors`` from the project's FAISS index: positions are places in
+    ``rows`` (rows of ``state``), which must hold every embedded record."""
+    position_of = np.empty(len(state.ids), dtype=np.int64)
+    position_of[rows] = np.arange(len(rows))
+    by_id = state.rows or {}
+
+    def neighbors(positions: np.ndarray, k: int) -> np.ndarray:
+        queries = rows[np.asarray(positions, dtype=np.int64)]
+        found = np.full((len(queries), k), -1, dtype=np.int64)
+        if not len(queries) or k < 1:
+            return found
+        ids, _ = state.index.search_batch(state.matrix[queries], k + 1)
+        for i, (query, hits) in enumerate(zip(queries, ids, strict=True)):
+            near = [by_id[int(h)] for h in hits if h >= 0 and by_id.get(int(h)) != query][:k]
+            found[i, : len(near)] = position_of[near]
+        return found
+
+    return neighbors
+
+
+@dataclass(frozen=True)
+class _VectorsOnly:
+    """Embeddings standing in for ``CorpusFeatures`` where only similarity is scored."""
+
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.vectors)

@@ -66,6 +66,7 @@ class Screenwise(IngestService, RankingService, ReportService):
         progress: bool = False,
         models: ModelSuite | None = None,
         sync_train_max_records: int = SYNC_TRAIN_MAX_RECORDS,
+        ranking_refit: str = "background",
     ) -> None:
         self.home = Path(home).resolve()
         self.data_dir = self.home / "data"
@@ -81,6 +82,10 @@ class Screenwise(IngestService, RankingService, ReportService):
         self._store: Store | None = None
         self._vectors: dict[int, ProjectVectors] = {}
         self._rankings: dict[int, Ranking] = {}
+        self._refitting: set[int] = set()
+        # "background": reads answer from the last ranking while a refit runs; "inline":
+        # every read refits first (deterministic, for tests).
+        self.ranking_refit = ranking_refit
         self._query_vectors: dict[tuple[str, ...], np.ndarray] = {}
         self._lock = threading.RLock()
         self._project_locks: dict[int, threading.RLock] = {}
