@@ -409,12 +409,29 @@ class QueueItemSchema(BibliographicSchema):
     nearest_includes = fields.List(fields.Nested(NeighbourSchema))
 
 
+class RankingStateSchema(ma.Schema):
+    decision_id = fields.Integer(
+        metadata={"description": "The newest decision the order reflects (0: none yet)"}
+    )
+    latest_decision_id = fields.Integer(
+        metadata={"description": "The project's newest decision when this answer was made"}
+    )
+    current = fields.Boolean(
+        metadata={
+            "description": "Whether the order reflects everything decided so far; when not, a "
+            "refit is running in the background and decided records are left out anyway"
+        }
+    )
+    refitting = fields.Boolean(metadata={"description": "A background refit is running"})
+
+
 class QueueSchema(ma.Schema):
     project_id = fields.Integer()
     stage = fields.String(validate=validate.OneOf(STAGES))
     mode = fields.String(validate=validate.OneOf(MODES))
     unscreened = fields.Integer()
     model = fields.Nested(ModelMetaSchema)
+    ranking = fields.Nested(RankingStateSchema)
     items = fields.List(fields.Nested(QueueItemSchema))
 
 

@@ -385,12 +385,21 @@ class RankingService:
                     "nearest_includes": nearest[position] if position < len(top) else [],
                 }
             )
+        latest = self._state_key(target.project_id)
+        with self._lock:
+            refitting = target.project_id in self._refitting
         return {
             "project_id": target.project_id,
             "stage": stage,
             "mode": ranking.mode,
             "unscreened": len(open_rows) + len(open_textless),
             "model": ranking.fitted.meta,
+            "ranking": {
+                "decision_id": ranking.key[0][2],
+                "latest_decision_id": latest[0][2],
+                "current": ranking.key == latest,
+                "refitting": refitting,
+            },
             "items": items,
         }
 
