@@ -27,6 +27,8 @@ from .service_ingest import ProjectVectors
 
 log = logging.getLogger(__name__)
 
+# Seconds the first read of a project waits for its first ranking (then it fits itself).
+FIRST_RANKING_WAIT = 600.0
 # A viewer who is no reviewer: sees what every reviewer may see (``Store.current_themes``).
 SHARED = Viewer("\x00shared")
 
@@ -94,9 +96,15 @@ class RankingService:
         cached = self._rankings.get(project_id)
         if cached is not None and cached.key == key:
             return cached
-        if cached is not None and not fresh and self.ranking_refit == "background":
+        if not fresh and self.ranking_refit == "background":
             self._refit_later(project_id)
-            return cached
+            if cached is not None:
+                return cached
+            # Nothing to answer from yet: wait for the refit (``warm_up`` starts it early).
+            self.ranking_settled(project_id, timeout=FIRST_RANKING_WAIT, start=False)
+            cached = self._rankings.get(project_id)
+            if cached is not None:
+                return cached
         with self._project_lock(project_id):
             cached = self._rankings.get(project_id)
             if cached is not None and cached.key == key:
@@ -104,6 +112,13 @@ class RankingService:
             ranking = self._fit(project_id, reuse_saved=cached is None)
             self._publish(project_id, ranking)
             return ranking
+
+    def warm_up(self) -> None:
+        """Start every project's first ranking in the background (``serve`` calls this), so
+        that the first reader does not wait for it."""
+        for project in self.store.projects():
+            if project.project_id not in self._rankings:
+                self._refit_later(project.project_id)
 
     def _refit_later(self, project_id: int) -> None:
         """Start the project's background refit unless one is running."""
@@ -120,10 +135,11 @@ class RankingService:
         try:
             while True:
                 current = self._rankings.get(project_id)
-                if current is None or current.key == self._state_key(project_id):
+                if current is not None and current.key == self._state_key(project_id):
                     return
                 with self._project_lock(project_id):
-                    self._publish(project_id, self._fit(project_id))
+                    ranking = self._fit(project_id, reuse_saved=current is None)
+                    self._publish(project_id, ranking)
         except Exception:
             # The queue keeps answering from the last ranking; the next read tries again.
             log.exception("background refit of project %d failed", project_id)
@@ -131,8 +147,11 @@ class RankingService:
             with self._lock:
                 self._refitting.discard(project_id)
 
-    def ranking_settled(self, project_id: int, timeout: float = 30.0) -> bool:
-        """Wait until no background refit of the project runs (tests and benchmarks)."""
+    def ranking_settled(
+        self, project_id: int, timeout: float = 30.0, *, start: bool = True
+    ) -> bool:
+        """Wait until the project's ranking reflects its state and no refit runs (tests and
+        benchmarks; ``start``: start the refit when none runs)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -141,6 +160,8 @@ class RankingService:
             if not running and current is not None and current.key == self._state_key(project_id):
                 return True
             if not running:
+                if not start:
+                    return current is not None
                 self._refit_later(project_id)
             time.sleep(0.01)
         return False
