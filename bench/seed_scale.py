@@ -54,6 +54,7 @@ import gc
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -485,14 +486,15 @@ def refit_inputs(
     home: Path,
     pid: int,
     encoder: str,
-    cache: Path,
+    cache: Path | None,
     labels: dict[int, int],
     theme_of: dict[int, str],
     themes: list[dict[str, Any]],
     folder: Path,
 ) -> str:
     """Write the refit's inputs to ``folder`` (the project's texts and vectors, the includes
-    labelled with their drug class, the themes' vectors); says which vectors they are."""
+    labelled with their drug class, the themes' vectors); says which vectors they are.
+    ``cache``: a snapshot of the embeddings cache, or ``None``."""
     from index import Store
     from index.corpus import project_vectors
     from index.embedder import DEFAULT_MODEL
@@ -508,7 +510,7 @@ def refit_inputs(
     texts = [text_of[int(i)] for i in ids]
     which = f"the served encoder's ({served_model}, {vectors.shape[1]}-d)"
     real = encoder == "real"
-    if not real and cache.is_file():
+    if not real and cache is not None:
         cached = Store(cache)
         try:
             found = cached.cached_vectors(DEFAULT_MODEL, {text_hash(t) for t in texts})
@@ -516,10 +518,10 @@ def refit_inputs(
             cached.close()
         if len(found) == len(set(texts)):
             vectors = np.stack([found[text_hash(t)] for t in texts]).astype(np.float32)
-            which = f"real ({DEFAULT_MODEL}, {vectors.shape[1]}-d, from {cache})"
+            which = f"real ({DEFAULT_MODEL}, {vectors.shape[1]}-d, from the embeddings cache)"
             real = True
         else:
-            which += f"; {cache} holds {len(found):,} of {len(set(texts)):,} texts"
+            which += f"; the embeddings cache holds {len(found):,} of {len(set(texts)):,} texts"
     names = [t["name"] for t in themes]
     rows = [row for row, i in enumerate(ids) if labels.get(int(i)) == 1 and int(i) in theme_of]
     Y = np.array([[theme_of[int(ids[row])] == name for name in names] for row in rows], np.int64)
@@ -544,14 +546,31 @@ def _real_encoder() -> Any:
     return Embedder(DEFAULT_MODEL)
 
 
-def copy_cached_vectors(home: Path, paths: list[Path], cache: Path) -> int:
-    """Put the vectors ``cache`` holds for these files' texts into the project's store, so that
-    ``--encoder real`` embeds only the others; how many were copied."""
+def cache_snapshot(cache: Path, folder: Path) -> Path | None:
+    """A consistent copy of the embeddings cache in ``folder``, read without writing to it
+    (another process may be filling it meanwhile); ``None`` when there is none."""
+    if not cache.is_file():
+        return None
+    copy = folder / "embeddings-cache.sqlite"
+    source = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
+    target = sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return copy
+
+
+def copy_cached_vectors(home: Path, paths: list[Path], cache: Path | None) -> int:
+    """Put the vectors ``cache`` (a snapshot of the embeddings cache) holds for these files'
+    texts into the project's store, so that ``--encoder real`` embeds only the others; how
+    many were copied."""
     from index import Store, read_records
     from index.embedder import DEFAULT_MODEL
     from index.records import text_hash
 
-    if not cache.is_file():
+    if cache is None:
         return 0
     hashes = {text_hash(r.text) for path in paths for r in read_records(path) if r.has_text}
     source = Store(cache)
@@ -630,6 +649,7 @@ def main() -> None:
     from webapi.access import new_token, token_hash
     from webapi.services import Screenwise
 
+    load_before = os.getloadavg()[0]
     themes = load_themes()
     paths = seed_reviews(args.data)
     with tempfile.TemporaryDirectory() as scratch:
@@ -645,7 +665,9 @@ def main() -> None:
             service.store.add_token(name, token_hash(tokens[name]))
         service.close()
         copied = (
-            copy_cached_vectors(home, paths, args.embeddings_cache) if args.encoder == "real" else 0
+            copy_cached_vectors(home, paths, cache_snapshot(args.embeddings_cache, Path(scratch)))
+            if args.encoder == "real"
+            else 0
         )
 
         server = ServerProcess(home, args.encoder, args.threads)
@@ -746,8 +768,16 @@ def main() -> None:
 
         folder = Path(scratch) / "refit"
         vectors_used = refit_inputs(
-            home, pid, args.encoder, args.embeddings_cache, labels, theme_of, themes, folder
+            home,
+            pid,
+            args.encoder,
+            cache_snapshot(args.embeddings_cache, Path(scratch)),
+            labels,
+            theme_of,
+            themes,
+            folder,
         )
+        vectors_used += f"; cache {args.embeddings_cache}"
         refits = []
         for size in [0, *([] if args.quick else REFIT_SIZES)]:
             print(f"theme refit at {size or 'the corpus size'} ...", flush=True)
@@ -766,6 +796,7 @@ def main() -> None:
         phases,
         refits,
         vectors_used,
+        (load_before, os.getloadavg()[0]),
     )
 
 
@@ -782,6 +813,7 @@ def report(
     phases: dict[int, tuple[Timings, float, float | None]],
     refits: list[dict[str, Any]],
     vectors_used: str,
+    load: tuple[float, float],
 ) -> None:
     encoder = (
         "all-MiniLM-L6-v2 (real, 384-d)"
@@ -813,7 +845,8 @@ def report(
         f"{warm.ms['first queue read'][0]:.0f} ms, first progress read "
         f"{warm.ms['first progress read'][0]:.0f} ms; queue n={args.n}; themes sent with "
         f"{args.themes_with}; "
-        f"{os.cpu_count()} CPUs\n"
+        f"{os.cpu_count()} CPUs, 1-minute load average {load[0]:.1f} at the start, "
+        f"{load[1]:.1f} at the end\n"
     )
     names = [
         "decision to next record",
