@@ -2,8 +2,8 @@
 next record with one and with four reviewers, theme refit time and memory, server memory.
 
     .venv/bin/python -m bench.seed_scale [--data DIR] [--decisions 200] [--seconds 180]
-        [--encoder fake|real] [--embeddings-cache FILE] [--themes-with includes|every]
-        [--quick] [--json OUT]
+        [--reviewers 4] [--n 1] [--encoder fake|real] [--embeddings-cache FILE]
+        [--themes-with includes|every] [--quick] [--json OUT]
 
 The corpus is the five largest Cohen 2006 reviews in ``DATA/screening`` (by records), uploaded
 as they are (``ignore_labels``) into one project with the 8 themes of
@@ -13,20 +13,22 @@ loopback, in a process of its own, so that its memory is its own and the reviewe
 threads do not share its interpreter. Reviewers are API clients with a token each.
 
 Each reviewer does what ``webapi/static/js/views/screen.js`` does per record: read the queue
-(``GET queue?n=1&k=3&stage=title_abstract``; ``--n`` asks for more and reviewer ``i`` takes
-item ``i``) and the top record's themes (``GET
-records/<id>/themes``); decide it with its true label (``POST records/<id>/decisions``), for an
-include with the theme of the review it came from; then, as the page does after a decision,
-ask for the progress (``GET progress``, in parallel, not awaited) and read the queue and the next
-record's themes. "Decision to next record" is the POST plus the queue GET plus the themes GET:
-what the reviewer waits for between a click and the next record. Themes go with includes only
-(``--themes-with includes``: the page of issue 10, which sends themes when the reviewer changed
-them) or with every decision (``every``: today's page, which sends the selected themes, for an
-exclude the suggested ones). Reviewers click back to back (no reading time): a worst case for
-the server. First one reviewer for ``--decisions`` decisions or ``--seconds``, then four at once
-(each up to ``--decisions``, the same time limit). With ``n=1`` and one shared ranking,
-concurrent reviewers are often offered the same record; the second decision on it is a 409,
-counted, and that reviewer reads the queue again (as after the page's "changed meanwhile").
+(``GET queue?n=1&k=3&stage=title_abstract``; ``--n`` asks for more, reviewer ``i`` taking item
+``i``) and the top record's themes (``GET records/<id>/themes``); decide it with its true label
+(``POST records/<id>/decisions``), for an include with the theme of the review that included
+it; then, as the page does after a decision, ask for the progress (``GET progress``, in
+parallel, not awaited) and read the queue and the next record's themes. "Decision to next
+record" is the POST plus the queue GET plus the themes GET: what the reviewer waits for between
+a click and the next record. Themes go with includes only (``--themes-with includes``: the page
+issue 10 asks for, which sends themes when the reviewer changed them) or with every decision
+(``every``: today's page, which sends the selected themes, for an exclude the suggested ones).
+Reviewers click back to back (no reading time): a worst case for the server. First one
+reviewer for ``--decisions`` decisions or ``--seconds``, then ``--reviewers`` (4) at once, each
+up to ``--decisions``, the same time limit, going on from the first phase's decisions. With
+``n=1`` and one shared ranking, concurrent reviewers are often offered the same record: the
+second decision on it is a 409, counted; that reviewer then reads the record (as the page's
+"changed meanwhile" does) and the queue again, outside the decision-to-next figure. A record
+offered although it was decided before the queue read is counted too.
 
 Theme refit: the theme model fitted the way the service fits it (``fit_themes_as_the_service
 _does``, the one function to adapt when the theme model changes) on the project's records, with
@@ -441,6 +443,46 @@ def _one_thread_env() -> dict[str, str]:
     return os.environ | dict.fromkeys(names, "1") | {"PYTHONPATH": str(REPO)}
 
 
+def make_reviewers(home: Path, encoder: str, count: int) -> dict[str, str]:
+    """An administrator (``bench-admin``) and ``count`` reviewers in a new home, each with a
+    token (written to the store before the server starts); name -> token."""
+    from webapi.access import new_token, token_hash
+    from webapi.services import Screenwise
+
+    service = Screenwise(home, encoder=encoder_of(encoder))
+    tokens = {}
+    try:
+        for name in ["bench-admin"] + [f"reviewer-{n}" for n in range(count)]:
+            service.store.create_reviewer(name, is_admin=name == "bench-admin")
+            tokens[name] = new_token()
+            service.store.add_token(name, token_hash(tokens[name]))
+    finally:
+        service.close()
+    return tokens
+
+
+def open_project(
+    base: str, tokens: dict[str, str], themes: list[dict[str, Any]], paths: list[Path]
+) -> tuple[int, list[dict[str, Any]], float]:
+    """Over the API, as a new user would: the project with its themes (by the administrator),
+    the reviewers as members, the files uploaded; its id, the import summaries and seconds."""
+    admin = tokens["bench-admin"]
+    body = {
+        "name": PROJECT,
+        "question": QUESTION,
+        "themes": [{"name": t["name"], "description": t["description"]} for t in themes],
+    }
+    pid = checked(call(base, "POST", "/api/projects", body, admin), 201)["project_id"]
+    for name in tokens:
+        if name != "bench-admin":
+            path = f"/api/projects/{pid}/members/{name}"
+            checked(call(base, "PUT", path, {"role": "reviewer"}, admin), 200)
+    started = time.perf_counter()
+    path = f"/api/projects/{pid}/records?ignore_labels=true"
+    summaries = checked(upload(base, path, paths, admin), 201)
+    return pid, summaries, time.perf_counter() - started
+
+
 # -- theme refit, one subprocess per size ---------------------------------------------------
 
 
@@ -691,9 +733,6 @@ def main() -> None:
         args.records_per_review = args.records_per_review or 150
         args.decisions, args.seconds = min(args.decisions, 10), min(args.seconds, 30)
 
-    from webapi.access import new_token, token_hash
-    from webapi.services import Screenwise
-
     load_before = os.getloadavg()[0]
     themes = load_themes()
     paths = seed_reviews(args.data)
@@ -701,14 +740,7 @@ def main() -> None:
         if args.records_per_review:
             paths = truncated_copies(paths, args.records_per_review, Path(scratch) / "files")
         home = Path(scratch) / "home"
-        # The administrator and the reviewers, each with a token, before the server starts.
-        service = Screenwise(home, encoder=encoder_of(args.encoder))
-        tokens = {}
-        for name in ["bench-admin"] + [f"reviewer-{n}" for n in range(args.reviewers)]:
-            service.store.create_reviewer(name, is_admin=name == "bench-admin")
-            tokens[name] = new_token()
-            service.store.add_token(name, token_hash(tokens[name]))
-        service.close()
+        tokens = make_reviewers(home, args.encoder, args.reviewers)
         copied = (
             copy_cached_vectors(home, paths, cache_snapshot(args.embeddings_cache, Path(scratch)))
             if args.encoder == "real"
@@ -718,28 +750,7 @@ def main() -> None:
         server = ServerProcess(home, args.encoder, args.threads)
         try:
             base, admin = server.base, tokens["bench-admin"]
-            themes_body = [{"name": t["name"], "description": t["description"]} for t in themes]
-            project = checked(
-                call(
-                    base,
-                    "POST",
-                    "/api/projects",
-                    {"name": PROJECT, "question": QUESTION, "themes": themes_body},
-                    admin,
-                ),
-                201,
-            )
-            pid = project["project_id"]
-            for name in tokens:
-                if name != "bench-admin":
-                    path = f"/api/projects/{pid}/members/{name}"
-                    checked(call(base, "PUT", path, {"role": "reviewer"}, admin), 200)
-            started = time.perf_counter()
-            summaries = checked(
-                upload(base, f"/api/projects/{pid}/records?ignore_labels=true", paths, admin), 201
-            )
-            import_s = time.perf_counter() - started
-
+            pid, summaries, import_s = open_project(base, tokens, themes, paths)
             labels, theme_of = truth(base, pid, admin, paths, summaries, themes)
             records = sum(s["added"] for s in summaries)
             duplicates = sum(s["duplicates"] for s in summaries)
@@ -747,24 +758,11 @@ def main() -> None:
 
             # The first read after the import builds the vectors, the index and the models.
             warm = Timings()
-            timed(
-                warm,
-                "first queue read",
-                base,
-                "GET",
-                f"/api/projects/{pid}/queue?n=1&k=3",
-                None,
-                admin,
-            )
-            timed(
-                warm,
-                "first progress read",
-                base,
-                "GET",
-                f"/api/projects/{pid}/progress",
-                None,
-                admin,
-            )
+            for name, path in (
+                ("first queue read", "queue?n=1&k=3"),
+                ("first progress read", "progress"),
+            ):
+                timed(warm, name, base, "GET", f"/api/projects/{pid}/{path}", None, admin)
             rss_after_import = server.peak_mib()
             print(
                 f"imported {records:,} records ({duplicates:,} duplicates, {includes:,} includes) "
