@@ -425,6 +425,12 @@ class ServerProcess:
             self.process.kill()
             raise SystemExit(f"the server did not start: {line!r}")
         self.base = f"http://127.0.0.1:{int(line.split()[1])}"
+        # Whatever the server prints later is passed on, so that a full pipe never blocks it.
+        threading.Thread(target=self._relay, daemon=True).start()
+
+    def _relay(self) -> None:
+        for line in self.process.stdout or ():
+            print(f"  server: {line}", end="", file=sys.stderr)
 
     def peak_mib(self) -> float | None:
         return process_memory_mib(self.process.pid, "VmHWM")
