@@ -41,3 +41,16 @@ def labeled_with_vectors(path: Path, cache: Path, model: str | None = None):
     dataset = read_labeled(path)
     vectors = dataset_vectors(dataset, Embedder(model or DEFAULT_MODEL), cache, progress=True)
     return dataset, vectors
+
+
+def process_memory_mib(pid: int, field: str = "VmHWM") -> float | None:
+    """A field of ``/proc/<pid>/status`` in MiB (``VmHWM``: peak resident memory, ``VmRSS``:
+    now), or ``None`` where there is no such file (not Linux) or field."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return None
