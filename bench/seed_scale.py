@@ -109,11 +109,35 @@ def fit_themes_as_the_service_does(
     descriptions: np.ndarray,
 ) -> Any:
     """One theme refit through the service's own code: what ``RankingService._fit`` passes to
-    ``ScreeningSuite._fit_themes`` for a project whose records' features are ``features``
-    (the corpus), with theme labels ``Y`` on ``rows`` and the themes' name and description
-    vectors. The benchmark's only call into the theme model: when the service's fit changes
-    (a bounded model, a FAISS neighbour index, another entry point), change this function."""
-    return suite._fit_themes(suite.take(features, rows), Y, names, descriptions, features)
+    ``ModelSuite.fit`` for a project whose records' features are ``features`` (the corpus),
+    with theme labels ``Y`` on ``rows`` and the themes' name and description vectors: the
+    records without labels self-train, their neighbours come from a FAISS index of the
+    corpus (the project's index, built here). The benchmark's only call into the theme
+    model."""
+    from index.vectors import VectorIndex
+    from webapi.service_ingest import ProjectVectors
+    from webapi.service_ranking import _index_neighbors
+
+    ids = np.arange(1, len(features) + 1, dtype=np.int64)
+    state = ProjectVectors(
+        (len(ids), len(ids), "bench"),
+        ids,
+        features.vectors,
+        VectorIndex.build(ids, features.vectors),
+        features=features,
+        rows={int(record_id): row for row, record_id in enumerate(ids)},
+    )
+    unlabeled = np.setdiff1d(np.arange(len(features)), rows)
+    fitted = suite.fit(
+        suite.take(features, rows[:0]),
+        np.zeros(0, dtype=np.int64),
+        suite.take(features, rows),
+        Y,
+        theme_text=(names, descriptions),
+        theme_unlabeled=suite.take(features, unlabeled),
+        neighbors=_index_neighbors(state, np.concatenate([rows, unlabeled])),
+    )
+    return fitted.themes
 
 
 # -- corpus and themes ----------------------------------------------------------------------

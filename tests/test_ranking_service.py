@@ -119,3 +119,19 @@ def test_a_new_question_reorders_the_cold_start_at_once(client, service, tmp_pat
     expected = state.ids[np.argsort(-(state.matrix @ service.encoder.encode_query(question)))]
     assert [i["record_id"] for i in after["items"]] == [int(i) for i in expected[:5]]
     assert [i["record_id"] for i in after["items"]] != [i["record_id"] for i in before["items"]]
+
+
+def test_reviewers_screening_at_once_are_offered_different_records(as_reviewer, service, tmp_path):
+    """Single screening: a queue read holds its first records for the reader a while, so a
+    second reviewer reading at the same moment gets the next ones instead."""
+    path = adhd_subset(tmp_path / "adhd_subset.csv")
+    service.import_files("team", [path], ignore_labels=True, question="stimulant medication")
+    ann = as_reviewer("ann", project="team")
+    bob = as_reviewer("bob", project="team")
+
+    def top(client):
+        return client.get("/api/projects/team/queue", query_string={"n": 1}).get_json()["items"]
+
+    first, second = top(ann), top(bob)
+    assert first[0]["record_id"] != second[0]["record_id"]
+    assert top(ann) == first  # the reader keeps their own record on a re-read

@@ -27,6 +27,10 @@ from .service_ingest import ProjectVectors
 
 log = logging.getLogger(__name__)
 
+# In single screening a queue read holds its first records for the reader this long (or
+# until their next read), and other readers are offered other records first.
+LEASE_SECONDS = 120.0
+LEASED_PER_READ = 3
 # Seconds the first read of a project waits for its first ranking (then it fits itself).
 FIRST_RANKING_WAIT = 600.0
 # A viewer who is no reviewer: sees what every reviewer may see (``Store.current_themes``).
@@ -387,6 +391,13 @@ class RankingService:
         open_rows = np.flatnonzero(offered)
         if ranking.scores is not None:
             open_rows = open_rows[np.argsort(-ranking.scores[open_rows], kind="stable")]
+        if viewer is not None and target.mode == "single":
+            # Records shown to another reviewer a moment ago go after the others, so that
+            # reviewers screening at once are offered different records.
+            held = self._leased(target.project_id, stage, viewer.name)
+            if held:
+                taken = np.isin(state.ids[open_rows], np.fromiter(held, dtype=np.int64))
+                open_rows = np.concatenate([open_rows[~taken], open_rows[taken]])
         top = open_rows[:n]
         textless = open_textless[: n - len(top)]
         ids = [int(i) for i in state.ids[top]] + textless
@@ -406,6 +417,8 @@ class RankingService:
                     "nearest_includes": nearest[position] if position < len(top) else [],
                 }
             )
+        if viewer is not None and target.mode == "single":
+            self._lease(target.project_id, stage, viewer.name, ids[:LEASED_PER_READ])
         latest = self._state_key(target.project_id)
         with self._lock:
             refitting = target.project_id in self._refitting
@@ -423,6 +436,23 @@ class RankingService:
             },
             "items": items,
         }
+
+    def _lease(self, project_id: int, stage: str, reviewer: str, record_ids: list[int]) -> None:
+        """Hold ``record_ids`` for ``reviewer`` for ``LEASE_SECONDS`` (their earlier hold on
+        this project and stage ends)."""
+        expires = time.monotonic() + LEASE_SECONDS
+        with self._lock:
+            leases = self._leases.setdefault((project_id, stage), {})
+            leases[reviewer] = (expires, frozenset(record_ids))
+
+    def _leased(self, project_id: int, stage: str, reviewer: str) -> set[int]:
+        """Records other reviewers hold now (``_lease``); expired holds are dropped."""
+        now = time.monotonic()
+        with self._lock:
+            leases = self._leases.get((project_id, stage), {})
+            for name in [name for name, (expires, _) in leases.items() if expires < now]:
+                del leases[name]
+            return {r for name, (_, ids) in leases.items() if name != reviewer for r in ids}
 
     # -- training -------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ class Screenwise(IngestService, RankingService, ReportService):
         self._vectors: dict[int, ProjectVectors] = {}
         self._rankings: dict[int, Ranking] = {}
         self._refitting: set[int] = set()
+        self._leases: dict[tuple[int, str], dict[str, tuple[float, frozenset[int]]]] = {}
         # "background": reads answer from the last ranking while a refit runs; "inline":
         # every read refits first (deterministic, for tests).
         self.ranking_refit = ranking_refit
