@@ -125,7 +125,7 @@ class _Derived:
     states: dict[int, RecordState]
 
 
-_DERIVED_KEPT = 32  # (project, stage) derivations cached; the least recently derived go first
+_DERIVED_KEPT = 16  # (project, stage) derivations cached; the least recently derived go first
 
 
 @dataclass(eq=False)
@@ -137,7 +137,7 @@ class _Reader:
 
 
 def _close_reader(
-    conn: sqlite3.Connection, readers: set[sqlite3.Connection], lock: threading.Lock
+    conn: sqlite3.Connection, readers: set[sqlite3.Connection], lock: threading.RLock
 ) -> None:
     with lock:
         if conn in readers:
@@ -156,7 +156,7 @@ class Store:
         self._lock = threading.RLock()  # the write connection (a memory store's only one)
         self._local = threading.local()  # per thread: its read connection, transaction depth
         self._readers: set[sqlite3.Connection] = set()
-        self._readers_lock = threading.Lock()
+        self._readers_lock = threading.RLock()  # reentrant: a finaliser may run under it
         self._closed = False
         # Derived state shared between threads, valid while ``_generation`` stands.
         self._cache_lock = threading.Lock()
@@ -203,7 +203,7 @@ class Store:
         Call it once no other thread uses the store."""
         with self._lock, self._readers_lock:
             self._closed = True
-            for conn in self._readers:
+            for conn in list(self._readers):
                 conn.close()
             self._readers.clear()
             self._conn.close()
