@@ -1,6 +1,7 @@
-"""What one click costs the store: SQL statements, project lookups, derivations of the decisions
-table and wall time of one decision plus the reads a queue request makes, at a given number of
-decisions; and how long a read waits while another thread holds a write transaction.
+"""What one click costs the store: SQL statements, project lookups, derivations of screening
+state (and the decision rows they go through) and wall time of one decision plus the reads a
+queue request makes, at a given number of decisions; and how long a read waits while another
+thread holds a write transaction.
 
     nice -n 10 .venv/bin/python bench/store_calls.py --decisions 1000 5000
 
@@ -40,11 +41,11 @@ class Counts:
 
     def __init__(self) -> None:
         self.on = False
-        self.statements = self.checks = self.projects = self.derives = 0
+        self.statements = self.checks = self.projects = self.derives = self.derived = 0
         self._lock = threading.Lock()
 
     def reset(self) -> None:
-        self.statements = self.checks = self.projects = self.derives = 0
+        self.statements = self.checks = self.projects = self.derives = self.derived = 0
 
     def statement(self, sql: str) -> None:
         if self.on:
@@ -75,10 +76,12 @@ def instrument(counts: Counts) -> None:
     store_module.Store.project = counted_project
     derive = consensus.derive
 
-    def counted_derive(*args, **kwargs):
+    def counted_derive(decisions, *args, **kwargs):
+        decisions = list(decisions)
         if counts.on:
             counts.derives += 1
-        return derive(*args, **kwargs)
+            counts.derived += len(decisions)
+        return derive(decisions, *args, **kwargs)
 
     consensus.derive = counted_derive
 
@@ -154,7 +157,7 @@ def measure(data: Path, decisions: int, repeats: int, counts: Counts) -> list[ob
         ).record_ids
         for record_id in ids[:decisions]:
             store.add_decision(project_id, record_id, "exclude", REVIEWER)
-        times, cpu, statements, checks, projects, derives = [], [], [], [], [], []
+        times, cpu, statements, checks, projects, derives, derived = [], [], [], [], [], [], []
         for record_id in ids[decisions : decisions + repeats]:
             counts.reset()
             counts.on = True
@@ -167,6 +170,7 @@ def measure(data: Path, decisions: int, repeats: int, counts: Counts) -> list[ob
             checks.append(counts.checks)
             projects.append(counts.projects)
             derives.append(counts.derives)
+            derived.append(counts.derived)
         waited = read_while_writing(store, project_id, 0.5)
         store.close()
     return [
@@ -175,6 +179,7 @@ def measure(data: Path, decisions: int, repeats: int, counts: Counts) -> list[ob
         statistics.median(checks),
         statistics.median(projects),
         statistics.median(derives),
+        statistics.median(derived),
         f"{statistics.median(times):.1f}",
         f"{statistics.median(cpu):.1f}",
         f"{waited:.0f}",
@@ -200,6 +205,7 @@ def main() -> None:
                 "data_version checks / click",
                 "project lookups / click",
                 "derivations / click",
+                "decision rows derived / click",
                 "ms / click (median)",
                 "CPU ms / click (median)",
                 "read during a 500 ms write (ms)",

@@ -116,12 +116,15 @@ class ImportSummary:
 
 @dataclass(frozen=True)
 class _Derived:
-    """One stage's derived states, the newest decision they include, and the mode and store
-    generation they were derived under (``Store.states``)."""
+    """One stage's derived states, each record's decisions they come from (oldest first), the
+    newest decision id in the whole table when they were read (every decision up to it is in),
+    and the mode and store generation they were derived under (``Store.states``). Never
+    changed once made: a newer state is a new ``_Derived``."""
 
     generation: int
     mode: str
     newest: int
+    rows: dict[int, list[dict[str, Any]]]
     states: dict[int, RecordState]
 
 
@@ -923,10 +926,11 @@ class Store:
         Derived once per state of the project's decisions and shared: the dict is the
         caller's, the ``RecordState`` objects and decision rows in it are shared with every
         other caller and must not be changed. A cached derivation is used as it is while the
-        store's generation stands (``_generation_now``); after any commit it is checked
-        against the newest decision id of the project at ``stage`` (decisions are only ever
-        appended, so an unchanged newest id means unchanged decisions) and the project's
-        mode, and derived again only when either moved.
+        store's generation stands (``_generation_now``); after any commit, the decisions newer
+        than its newest are read and only their records derived again. That is exact because
+        decisions are only ever appended, and writers are serialised (``BEGIN IMMEDIATE``), so
+        a decision committed later always has a higher id than every one seen before. A change
+        of the project's mode derives every record again.
         """
         mode = self.project(project_id, archived=True).mode
         if self._writing():  # uncommitted decisions are never cached
@@ -935,19 +939,10 @@ class Store:
         key = (project_id, stage)
         with self._cache_lock:
             cached = self._derived.get(key)
-        if cached is not None and cached.mode == mode:
-            if cached.generation == generation:
-                return dict(cached.states)
-            newest = self._query(
-                "SELECT coalesce(max(decision_id), 0) FROM decisions"
-                " WHERE project_id = ? AND stage = ?",
-                (project_id, stage),
-            )[0][0]
-            if newest == cached.newest:
-                with self._cache_lock:
-                    self._derived[key] = dataclasses.replace(cached, generation=generation)
-                return dict(cached.states)
-        derived = dataclasses.replace(self._derive(project_id, stage, mode), generation=generation)
+        if cached is not None and cached.mode == mode and cached.generation == generation:
+            return dict(cached.states)
+        since = cached if cached is not None and cached.mode == mode else None
+        derived = self._derive(project_id, stage, mode, since=since, generation=generation)
         with self._cache_lock:
             self._derived.pop(key, None)
             self._derived[key] = derived
@@ -955,16 +950,48 @@ class Store:
                 del self._derived[next(iter(self._derived))]
         return dict(derived.states)
 
-    def _derive(self, project_id: int, stage: str, mode: str) -> _Derived:
-        rows = [
+    def _derive(
+        self,
+        project_id: int,
+        stage: str,
+        mode: str,
+        *,
+        since: _Derived | None = None,
+        generation: int = -1,
+    ) -> _Derived:
+        """The states of ``stage``: all derived, or ``since``'s with the records that have
+        newer decisions derived again."""
+        # Decisions up to the newest in the table now: a later read goes on from there.
+        newest = self._query("SELECT coalesce(max(decision_id), 0) FROM decisions")[0][0]
+        # All of the project's decisions through its index; the few newer ones by id ("+"
+        # keeps SQLite off the project index, which would go through all of them).
+        sql = (
+            "SELECT * FROM decisions WHERE project_id = ? AND stage = ?"
+            if since is None
+            else "SELECT * FROM decisions WHERE +project_id = ? AND stage = ? AND decision_id > ?"
+        )
+        params = (project_id, stage) if since is None else (project_id, stage, since.newest)
+        new = [
             dict(r)
             for r in self._query(
-                "SELECT * FROM decisions WHERE project_id = ? AND stage = ? ORDER BY decision_id",
-                (project_id, stage),
+                sql + " AND decision_id <= ? ORDER BY decision_id", (*params, newest)
             )
         ]
-        newest = rows[-1]["decision_id"] if rows else 0
-        return _Derived(-1, mode, newest, consensus.derive(rows, mode))
+        if since is None:
+            rows: dict[int, list[dict[str, Any]]] = {}
+            for row in new:
+                rows.setdefault(int(row["record_id"]), []).append(row)
+            return _Derived(generation, mode, newest, rows, consensus.derive(new, mode))
+        if not new:
+            return dataclasses.replace(since, generation=generation, newest=newest)
+        rows, touched = dict(since.rows), {int(row["record_id"]) for row in new}
+        for rid in touched:
+            rows[rid] = list(rows.get(rid, ()))
+        for row in new:
+            rows[int(row["record_id"])].append(row)
+        states = dict(since.states)
+        states.update(consensus.derive((row for rid in touched for row in rows[rid]), mode))
+        return _Derived(generation, mode, newest, rows, states)
 
     def final_decisions(
         self, project_id: int, stage: str = "title_abstract"

@@ -3,14 +3,18 @@ writer, a thread inside a transaction reads its own writes, cached states and pr
 every commit (another ``Store`` on the same file standing in for another process), and
 ``close`` closes every connection."""
 
+import contextlib
 import gc
+import random
 import sqlite3
 import threading
 import time
 
 import pytest
 
+from index import consensus
 from index.consensus import Viewer
+from index.errors import ConflictError
 from index.records import Record
 from index.store import Store
 
@@ -207,3 +211,27 @@ def test_a_memory_store_keeps_one_connection_and_fresh_state():
         store.add_decision(project_id, second, "exclude", "ann")
         assert set(store.final_decisions(project_id)) == {first, second}
         assert not store._readers
+
+
+@pytest.mark.parametrize("mode", ["single", "double"])
+def test_cached_states_match_a_fresh_derivation_after_every_decision(tmp_path, mode):
+    """Decisions of two projects interleaved, changes and retractions among them: after each,
+    the cached (incrementally derived) states equal a derivation from scratch."""
+    with Store(tmp_path / "store.sqlite") as store:
+        projects = []
+        for name in ("one", "two"):
+            project_id = store.create_project(name, mode=mode).project_id
+            store.import_records(project_id, records(4), filename="a.csv", fmt="csv", sha256="a")
+            projects.append((project_id, ids(store, project_id)))
+        rng = random.Random(7)
+        for _ in range(60):
+            project_id, record_ids = rng.choice(projects)
+            record_id = rng.choice(record_ids)
+            label = rng.choice(["include", "exclude", "maybe", "undecided"])
+            reviewer = rng.choice(["ann", "bob", "carl"])
+            with contextlib.suppress(ConflictError):
+                store.add_decision(project_id, record_id, label, reviewer)
+            for pid, _ in projects:
+                rows = store.decisions(pid)
+                assert store.states(pid) == consensus.derive(rows, mode)
+                assert store.states(pid, "full_text") == {}
