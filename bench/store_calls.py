@@ -175,11 +175,11 @@ def measure(data: Path, decisions: int, repeats: int, counts: Counts) -> list[ob
         store.close()
     return [
         decisions,
-        statistics.median(statements),
-        statistics.median(checks),
-        statistics.median(projects),
-        statistics.median(derives),
-        statistics.median(derived),
+        statistics.median_low(statements),
+        statistics.median_low(checks),
+        statistics.median_low(projects),
+        statistics.median_low(derives),
+        statistics.median_low(derived),
         f"{statistics.median(times):.1f}",
         f"{statistics.median(cpu):.1f}",
         f"{waited:.0f}",

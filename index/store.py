@@ -407,10 +407,12 @@ class Store:
                     self._project_ids[name] = project_id
         return project_id
 
-    def _project_by_id(self, project_id: int) -> Project | None:
+    def _project_by_id(self, project_id: int, generation: int | None = None) -> Project | None:
+        """The project, cached; ``generation``: the one the caller has just read."""
         if self._writing():
             return self._load_project(project_id)
-        generation = self._generation_now()
+        if generation is None:
+            generation = self._generation_now()
         with self._cache_lock:
             cached = self._projects.get(project_id)
         if cached is not None and cached[0] == generation:
@@ -932,10 +934,15 @@ class Store:
         a decision committed later always has a higher id than every one seen before. A change
         of the project's mode derives every record again.
         """
-        mode = self.project(project_id, archived=True).mode
         if self._writing():  # uncommitted decisions are never cached
-            return self._derive(project_id, stage, mode).states
+            return self._derive(
+                project_id, stage, self.project(project_id, archived=True).mode
+            ).states
         generation = self._generation_now()
+        project = self._project_by_id(project_id, generation)
+        if project is None:
+            raise NotFoundError(f"no project {project_id!r}")
+        mode = project.mode
         key = (project_id, stage)
         with self._cache_lock:
             cached = self._derived.get(key)
