@@ -234,7 +234,12 @@ class Store:
                 raise
             finally:
                 self._local.writing -= 1
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:  # a failed commit (disk full) must not stay open
+                    self._conn.execute("ROLLBACK")
+                raise
             with self._cache_lock:
                 self._generation += 1
 

@@ -235,3 +235,16 @@ def test_cached_states_match_a_fresh_derivation_after_every_decision(tmp_path, m
                 rows = store.decisions(pid)
                 assert store.states(pid) == consensus.derive(rows, mode)
                 assert store.states(pid, "full_text") == {}
+
+
+def test_a_failed_commit_leaves_no_transaction_open(store, project_id):
+    with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
+        conn.execute("PRAGMA defer_foreign_keys = ON")  # the check waits for COMMIT, which fails
+        conn.execute(
+            "INSERT INTO decisions (project_id, record_id, label, reviewer, created_at)"
+            " VALUES (?, 999, 'exclude', 'bob', '2026-01-01')",
+            (project_id,),
+        )
+    first = ids(store, project_id)[0]
+    store.add_decision(project_id, first, "include", "ann")
+    assert set(store.final_decisions(project_id)) == {first}
