@@ -1,20 +1,24 @@
 """The SQLite store: projects, imported records, decisions, theme labels, audit, vector cache,
 reviewers with their tokens and project memberships.
 
-One small class over ``schema.sql``. One connection guarded by a lock, WAL journal, foreign keys
-on, and one transaction per write (an import is all or nothing). Where a record stands in
-screening (unscreened, pending, conflict, final) is derived from its decisions by
-``index.consensus`` each time it is asked, inside the deciding transaction when a decision
-depends on it: there is no status column to drift.
+One small class over ``schema.sql``: WAL journal, foreign keys on, and one transaction per write
+(an import is all or nothing) on one write connection behind a lock. Reads of a file store use a
+connection of their own per thread, so they never queue behind a writer (WAL's concurrent
+readers); a ``":memory:"`` store has one connection for both. Where a record stands in screening
+(unscreened, pending, conflict, final) is derived from its decisions by ``index.consensus``, once
+per state of the store and shared between readers, and inside the deciding transaction when a
+decision depends on it: there is no status column to drift.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -110,23 +114,72 @@ class ImportSummary:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class _Derived:
+    """One stage's derived states, each record's decisions they come from (oldest first), the
+    newest decision id in the whole table when they were read (every decision up to it is in),
+    and the mode and store generation they were derived under (``Store.states``). Never
+    changed once made: a newer state is a new ``_Derived``."""
+
+    generation: int
+    mode: str
+    newest: int
+    rows: dict[int, list[dict[str, Any]]]
+    states: dict[int, RecordState]
+
+
+_DERIVED_KEPT = 16  # (project, stage) derivations cached; the least recently derived go first
+
+
+@dataclass(eq=False)
+class _Reader:
+    """A thread's read connection and the ``PRAGMA data_version`` it last showed."""
+
+    conn: sqlite3.Connection
+    data_version: int | None = None
+
+
+def _close_reader(
+    conn: sqlite3.Connection, readers: set[sqlite3.Connection], lock: threading.RLock
+) -> None:
+    with lock:
+        if conn in readers:
+            readers.discard(conn)
+            conn.close()
+
+
 class Store:
     """All of screenwise's durable state, in one SQLite file (``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        if self.path != ":memory:":
+        self._memory = self.path == ":memory:"
+        if not self._memory:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
+        self._lock = threading.RLock()  # the write connection (a memory store's only one)
+        self._local = threading.local()  # per thread: its read connection, transaction depth
+        self._readers: set[sqlite3.Connection] = set()
+        self._readers_lock = threading.RLock()  # reentrant: a finaliser may run under it
+        self._closed = False
+        # Derived state shared between threads, valid while ``_generation`` stands.
+        self._cache_lock = threading.Lock()
+        self._generation = 0
+        self._project_ids: dict[str, int] = {}
+        self._projects: dict[int, tuple[int, Project]] = {}
+        self._derived: dict[tuple[int, str], _Derived] = {}
+        self._conn = self._connect()
+        if not self._memory:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        # check_same_thread=False: the write connection serves every thread (behind the lock),
+        # and close() closes each thread's read connection from the thread that calls it.
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -149,8 +202,17 @@ class Store:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
-        with self._lock:
+        """Close every connection: the write connection and each thread's read connection.
+        Call it once no other thread uses the store."""
+        with self._lock, self._readers_lock:
+            self._closed = True
+            for conn in list(self._readers):
+                conn.close()
+            self._readers.clear()
             self._conn.close()
+        with self._cache_lock:
+            self._projects.clear()
+            self._derived.clear()
 
     def __enter__(self) -> Store:
         return self
@@ -160,19 +222,82 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed whole on success, rolled back whole on any error."""
+        """One write transaction: committed whole on success, rolled back whole on any error.
+        The thread's reads see its uncommitted writes until then (``_reading``)."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._local.writing = getattr(self._local, "writing", 0) + 1
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            finally:
+                self._local.writing -= 1
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:  # a failed commit (disk full) must not stay open
+                    self._conn.execute("ROLLBACK")
+                raise
+            with self._cache_lock:
+                self._generation += 1
+
+    def _writing(self) -> bool:
+        """Whether this thread is inside ``transaction()``."""
+        return getattr(self._local, "writing", 0) > 0
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection this thread reads through: the write connection inside a transaction
+        (to see its own writes) and in a memory store, else the thread's own read connection,
+        which waits for no lock. Each read is one statement run to its end, so no read
+        transaction stays open to hold back WAL checkpoints."""
+        if self._memory or self._writing():
+            with self._lock:
+                yield self._conn
+        else:
+            yield self._reader().conn
+
+    def _reader(self) -> _Reader:
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only = ON")
+            with self._readers_lock:
+                if self._closed:
+                    conn.close()
+                    raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+                self._readers.add(conn)
+            reader = self._local.reader = _Reader(conn)
+            # A thread that ends (a finished background job) takes its connection with it.
+            weakref.finalize(reader, _close_reader, conn, self._readers, self._readers_lock)
+        return reader
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        with self._reading() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _generation_now(self) -> int:
+        """A number that changes whenever the store may have changed since this thread last
+        asked: each commit here adds one, and so does a change of this thread's read
+        connection's ``PRAGMA data_version`` (a commit by any other connection: the write
+        connection, another ``Store`` on the file, another process).
+
+        Cached derived state (projects, ``states``) is valid while the number it was read
+        under stands. Correct because a cache entry's number is taken before its rows are read:
+        rows read before a commit carry a number from before it, and every thread's first
+        check after that commit moves the number on. No thread is trusted to have seen a
+        commit it did not check for. The check is one pragma, not a table read.
+        """
+        if not self._memory:
+            reader = self._reader()
+            version = reader.conn.execute("PRAGMA data_version").fetchall()[0][0]
+            if version != reader.data_version:
+                reader.data_version = version
+                with self._cache_lock:
+                    self._generation += 1
+        return self._generation
 
     # -- projects -------------------------------------------------------------------------
 
@@ -261,15 +386,56 @@ class Store:
 
     def project(self, ref: int | str, *, archived: bool = False) -> Project:
         """A project by id or name; ``NotFoundError`` when there is none, or it is archived
-        (unless ``archived``)."""
-        column = "project_id" if isinstance(ref, int) else "name"
-        rows = self._query(f"SELECT * FROM projects WHERE {column} = ?", (ref,))
-        if not rows or (rows[0]["archived_at"] is not None and not archived):
+        (unless ``archived``).
+
+        Projects are cached while the store's generation stands (``_generation_now``: any
+        commit, here or by another connection or process, starts a new one), so the many
+        lookups of one request read the row once; a project's name never changes, so the id
+        a name stands for is kept for good.
+        """
+        project_id = ref if isinstance(ref, int) else self._project_id(ref)
+        found = None if project_id is None else self._project_by_id(project_id)
+        if found is None or (found.archived_at is not None and not archived):
             raise NotFoundError(f"no project {ref!r}")
+        return found
+
+    def _project_id(self, name: str) -> int | None:
+        with self._cache_lock:
+            project_id = self._project_ids.get(name)
+        if project_id is None:
+            rows = self._query("SELECT project_id FROM projects WHERE name = ?", (name,))
+            if not rows:
+                return None
+            project_id = int(rows[0][0])
+            if not self._writing():  # an uncommitted project may yet be rolled back
+                with self._cache_lock:
+                    self._project_ids[name] = project_id
+        return project_id
+
+    def _project_by_id(self, project_id: int, generation: int | None = None) -> Project | None:
+        """The project, cached; ``generation``: the one the caller has just read."""
+        if self._writing():
+            return self._load_project(project_id)
+        if generation is None:
+            generation = self._generation_now()
+        with self._cache_lock:
+            cached = self._projects.get(project_id)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        project = self._load_project(project_id)
+        if project is not None:
+            with self._cache_lock:
+                self._projects[project_id] = (generation, project)
+        return project
+
+    def _load_project(self, project_id: int) -> Project | None:
+        rows = self._query("SELECT * FROM projects WHERE project_id = ?", (project_id,))
+        if not rows:
+            return None
         row = rows[0]
         themes = self._query(
             "SELECT name, description FROM themes WHERE project_id = ? ORDER BY position",
-            (row["project_id"],),
+            (project_id,),
         )
         return Project(
             project_id=row["project_id"],
@@ -575,8 +741,8 @@ class Store:
 
     def dedup_index(self, project_id: int) -> DedupIndex:
         """The duplicate-matching keys of the project's canonical records."""
-        with self._lock:
-            return _dedup_index(self._conn, project_id)
+        with self._reading() as conn:
+            return _dedup_index(conn, project_id)
 
     def records_version(self, project_id: int) -> tuple[int, int]:
         """(count, highest record id) of a project's records: changes when an import adds any."""
@@ -762,13 +928,82 @@ class Store:
         return [d for d in rows if consensus.can_see(d, states[d["stage"]][d["record_id"]], viewer)]
 
     def states(self, project_id: int, stage: str = "title_abstract") -> dict[int, RecordState]:
-        """Where each record with a decision at ``stage`` stands (``index.consensus``)."""
-        mode = self.project(project_id, archived=True).mode
-        rows = self._query(
-            "SELECT * FROM decisions WHERE project_id = ? AND stage = ? ORDER BY decision_id",
-            (project_id, stage),
+        """Where each record with a decision at ``stage`` stands (``index.consensus``).
+
+        Derived once per state of the project's decisions and shared: the dict is the
+        caller's, the ``RecordState`` objects and decision rows in it are shared with every
+        other caller and must not be changed. A cached derivation is used as it is while the
+        store's generation stands (``_generation_now``); after any commit, the decisions newer
+        than its newest are read and only their records derived again. That is exact because
+        decisions are only ever appended, and writers are serialised (``BEGIN IMMEDIATE``), so
+        a decision committed later always has a higher id than every one seen before. A change
+        of the project's mode derives every record again.
+        """
+        if self._writing():  # uncommitted decisions are never cached
+            return self._derive(
+                project_id, stage, self.project(project_id, archived=True).mode
+            ).states
+        generation = self._generation_now()
+        project = self._project_by_id(project_id, generation)
+        if project is None:
+            raise NotFoundError(f"no project {project_id!r}")
+        mode = project.mode
+        key = (project_id, stage)
+        with self._cache_lock:
+            cached = self._derived.get(key)
+        if cached is not None and cached.mode == mode and cached.generation == generation:
+            return dict(cached.states)
+        since = cached if cached is not None and cached.mode == mode else None
+        derived = self._derive(project_id, stage, mode, since=since, generation=generation)
+        with self._cache_lock:
+            self._derived.pop(key, None)
+            self._derived[key] = derived
+            while len(self._derived) > _DERIVED_KEPT:
+                del self._derived[next(iter(self._derived))]
+        return dict(derived.states)
+
+    def _derive(
+        self,
+        project_id: int,
+        stage: str,
+        mode: str,
+        *,
+        since: _Derived | None = None,
+        generation: int = -1,
+    ) -> _Derived:
+        """The states of ``stage``: all derived, or ``since``'s with the records that have
+        newer decisions derived again."""
+        # Decisions up to the newest in the table now: a later read goes on from there.
+        newest = self._query("SELECT coalesce(max(decision_id), 0) FROM decisions")[0][0]
+        # All of the project's decisions through its index; the few newer ones by id ("+"
+        # keeps SQLite off the project index, which would go through all of them).
+        sql = (
+            "SELECT * FROM decisions WHERE project_id = ? AND stage = ?"
+            if since is None
+            else "SELECT * FROM decisions WHERE +project_id = ? AND stage = ? AND decision_id > ?"
         )
-        return consensus.derive((dict(r) for r in rows), mode)
+        params = (project_id, stage) if since is None else (project_id, stage, since.newest)
+        new = [
+            dict(r)
+            for r in self._query(
+                sql + " AND decision_id <= ? ORDER BY decision_id", (*params, newest)
+            )
+        ]
+        if since is None:
+            rows: dict[int, list[dict[str, Any]]] = {}
+            for row in new:
+                rows.setdefault(int(row["record_id"]), []).append(row)
+            return _Derived(generation, mode, newest, rows, consensus.derive(new, mode))
+        if not new:
+            return dataclasses.replace(since, generation=generation, newest=newest)
+        rows, touched = dict(since.rows), {int(row["record_id"]) for row in new}
+        for rid in touched:
+            rows[rid] = list(rows.get(rid, ()))
+        for row in new:
+            rows[int(row["record_id"])].append(row)
+        states = dict(since.states)
+        states.update(consensus.derive((row for rid in touched for row in rows[rid]), mode))
+        return _Derived(generation, mode, newest, rows, states)
 
     def final_decisions(
         self, project_id: int, stage: str = "title_abstract"
