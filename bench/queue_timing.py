@@ -1,9 +1,9 @@
 """How long the ranked queue takes to follow a decision: retrain plus re-rank, at 2k/10k/100k.
 
-After each decision the service refits the relevance model on every labelled record and
-re-ranks the rest. This times exactly that: ``RelevanceModel.from_setting(DEFAULT_SETTING)
-.fit(labelled)`` + ``ranking_scores(unlabelled)`` + ``rank()``, for ``N`` records of which ``L``
-are labelled, single-threaded and with 2 threads (threadpoolctl), p50 and p95 over repeats.
+After decisions the service's background refit fits the relevance model on every labelled
+record and re-ranks the rest. This times exactly that, through the same functions:
+``classifier.ranking.fit_relevance`` + ``pool_scores`` + ``rank``, for ``N`` records of which
+``L`` are labelled, single-threaded and with 2 threads (threadpoolctl), p50 and p95 over repeats.
 
 Records are the real ones of every dataset in ``--data``/screening (about 14,400): the first
 ``N`` of them with TF-IDF fitted on those, and for 100,000 all of them tiled: their TF-IDF rows
@@ -33,8 +33,8 @@ from bench._common import (
     markdown_table,
 )
 from classifier.features import CorpusFeatures
-from classifier.ranking import rank
-from classifier.relevance import DEFAULT_SETTING, RelevanceModel
+from classifier.ranking import fit_relevance, pool_scores, rank
+from classifier.relevance import DEFAULT_SETTING
 
 CASES = [(2_000, 100), (2_000, 1_000), (10_000, 100), (10_000, 1_000), (10_000, 5_000)]
 CASES += [(100_000, 100), (100_000, 1_000), (100_000, 5_000)]
@@ -85,19 +85,21 @@ def _labelled_rows(labels: np.ndarray, n_labelled: int, rng: np.random.Generator
 def _one_update(
     features: CorpusFeatures, labels: np.ndarray, ids: np.ndarray, labelled: np.ndarray
 ) -> dict[str, float]:
-    """One retrain plus re-rank, the way the service does it, timed stage by stage."""
+    """One retrain plus re-rank through the service's own functions (``classifier.ranking``),
+    timed stage by stage: ``subset`` finds the pool, ``fit`` is ``fit_relevance`` (taking the
+    labelled rows and fitting), ``score`` is ``pool_scores`` (taking the pool and scoring it)."""
     times: dict[str, float] = {}
     start = time.perf_counter()
     unlabelled = np.setdiff1d(np.arange(len(labels)), labelled)
-    train, rest = features.subset(labelled), features.subset(unlabelled)
     times["subset"] = time.perf_counter() - start
 
     mark = time.perf_counter()
-    model = RelevanceModel.from_setting(DEFAULT_SETTING).fit(train, labels[labelled])
+    y = labels[labelled]
+    model = fit_relevance(features, labelled, y, DEFAULT_SETTING)
     times["fit"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    scores = model.ranking_scores(rest)
+    scores = pool_scores(features, unlabelled, model=model, include_rows=labelled[y == 1]).scores
     times["score"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
