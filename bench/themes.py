@@ -125,9 +125,10 @@ def service_model(
     X: np.ndarray, Y: np.ndarray, names: np.ndarray, descs: np.ndarray | None, lexical
 ) -> Method:
     """What the service fits (``classifier.themes.fit_theme_model``, as ``webapi/models.py``
-    calls it): names + descriptions, the TF-IDF part on the service's own corpus TF-IDF
-    (``lexical``), self-training on the records without labels, neighbours from an exact
-    top-k (the service asks its FAISS index, which finds the same ones)."""
+    calls it): names + descriptions, the TF-IDF part on the service's theme TF-IDF of the
+    corpus (``lexical``: ``CorpusFeatures.theme_tfidf``), self-training on the records without
+    labels, neighbours from an exact top-k (the service asks its FAISS index, which finds the
+    same ones)."""
 
     def method(labeled: np.ndarray, unlabeled: np.ndarray, test: np.ndarray) -> np.ndarray:
         model = fit_theme_model(
@@ -206,7 +207,7 @@ def main() -> None:
     # corpus (no labels used), as ``ModelSuite.features`` builds it.
     from webapi.models import ModelSuite
 
-    lexical = ModelSuite().features(X, texts).tfidf
+    lexical = ModelSuite().features(X, texts).theme_tfidf
     methods: dict[str, Method] = {
         "one-vs-rest LR (baseline, C=1)": baseline_lr(X, Y),
         "ThemeModel, names": theme_model(X, Y, themes, names, None),

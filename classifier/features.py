@@ -17,6 +17,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 __all__ = ["CorpusFeatures"]
 
 TFIDF_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "max_df": 0.95}
+# The theme model's lexical part reads its own TF-IDF: terms in two records or more, English
+# stop words left out (bench/themes.py: top-1 0.962 with it, 0.959 with the relevance TF-IDF).
+THEME_TFIDF_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2}
 
 
 def _vectorizer(**extra) -> TfidfVectorizer:
@@ -36,11 +39,15 @@ class CorpusFeatures:
     """TF-IDF matrix and L2-normalised embeddings of the same records, row for row.
 
     ``vectorizer`` is the fitted ``TfidfVectorizer`` (kept so new records share the vocabulary).
+    ``theme_tfidf`` / ``theme_vectorizer``: the theme model's own TF-IDF of the same records
+    (``THEME_TFIDF_PARAMS``; ``None`` when the corpus has no term in two records).
     """
 
     tfidf: sp.csr_matrix
     vectors: np.ndarray
     vectorizer: TfidfVectorizer
+    theme_tfidf: sp.csr_matrix | None = None
+    theme_vectorizer: TfidfVectorizer | None = None
 
     def __post_init__(self) -> None:
         if self.tfidf.shape[0] != len(self.vectors):
@@ -58,20 +65,40 @@ class CorpusFeatures:
         # max_df=0.95 prunes everything from a corpus of one or two records; keep all terms then.
         vectorizer = _vectorizer() if len(texts) > 2 else _vectorizer(max_df=1.0)
         tfidf = vectorizer.fit_transform(texts).tocsr()
-        return cls(tfidf, vectors, vectorizer)
+        theme_vectorizer = TfidfVectorizer(
+            dtype=np.float32, stop_words="english", **THEME_TFIDF_PARAMS
+        )
+        try:
+            theme_tfidf = theme_vectorizer.fit_transform(texts).tocsr()
+        except ValueError:  # no term in two records (a tiny corpus)
+            theme_tfidf, theme_vectorizer = None, None
+        return cls(tfidf, vectors, vectorizer, theme_tfidf, theme_vectorizer)
 
     def transform(self, texts: Sequence[str], vectors: np.ndarray) -> CorpusFeatures:
         """Features of new records (a review update's hits) in this corpus's vocabulary."""
         texts = [text or "" for text in texts]
         vectors = _normalised(vectors, len(texts))
-        return CorpusFeatures(self.vectorizer.transform(texts).tocsr(), vectors, self.vectorizer)
+        theme = self.theme_vectorizer
+        return CorpusFeatures(
+            self.vectorizer.transform(texts).tocsr(),
+            vectors,
+            self.vectorizer,
+            theme.transform(texts).tocsr() if theme is not None else None,
+            theme,
+        )
 
     def subset(self, rows: np.ndarray) -> CorpusFeatures:
         """The features of ``rows`` (positions or a boolean mask), in that order."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
-        return CorpusFeatures(self.tfidf[rows], self.vectors[rows], self.vectorizer)
+        return CorpusFeatures(
+            self.tfidf[rows],
+            self.vectors[rows],
+            self.vectorizer,
+            self.theme_tfidf[rows] if self.theme_tfidf is not None else None,
+            self.theme_vectorizer,
+        )
 
     def __len__(self) -> int:
         return len(self.vectors)

@@ -195,7 +195,7 @@ class ModelSuite:
             names,
             descriptions,
             unlabeled.vectors if unlabeled is not None else None,
-            lexical=X.tfidf,
+            lexical=X.theme_tfidf,
             neighbors=neighbors,
         )
         with self._themes_lock:
@@ -213,7 +213,7 @@ class ModelSuite:
         return fitted.relevance.predict_proba(X)
 
     def theme_scores(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
-        return fitted.themes.predict_proba(X.vectors, lexical=X.tfidf)
+        return fitted.themes.predict_proba(X.vectors, lexical=X.theme_tfidf)
 
     def suggested_themes(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
         """The most probable theme of each record, and any other at 0.5 or more."""
