@@ -62,22 +62,25 @@ Neighbors = Callable[[np.ndarray, int], np.ndarray]
 _PRIOR_OFFSET = -2.0
 
 
-def exact_neighbors(vectors: np.ndarray, block: int = 1024) -> Neighbors:
-    """Exact cosine neighbours among the rows of ``vectors`` (normalised embeddings), found in
-    blocks of ``block`` queries: memory ``block x n``, never ``n x n``."""
-    vectors = np.asarray(vectors, dtype=np.float32)
+def exact_neighbors(vectors: np.ndarray) -> Neighbors:
+    """Exact cosine neighbours among the rows of ``vectors`` (normalised embeddings): a flat
+    inner-product FAISS index, the same search the service's project index does; memory
+    linear in the rows, never ``n x n``."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
 
     def neighbors(rows: np.ndarray, k: int) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
-        k = min(k, len(vectors) - 1)
         out = np.full((len(rows), max(k, 0)), -1, dtype=np.int64)
-        if k <= 0:
+        if k <= 0 or not len(rows) or len(vectors) < 2:
             return out
-        for start in range(0, len(rows), block):
-            part = rows[start : start + block]
-            similarity = vectors[part] @ vectors.T
-            similarity[np.arange(len(part)), part] = -np.inf
-            out[start : start + len(part)] = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        _, found = index.search(vectors[rows], min(k + 1, len(vectors)))
+        for i, (row, hits) in enumerate(zip(rows, found, strict=True)):
+            near = [h for h in hits if h >= 0 and h != row][:k]
+            out[i, : len(near)] = near
         return out
 
     return neighbors
@@ -124,6 +127,8 @@ def _fit_towards_prior(
     one matrix product per step serves all of them. scikit-learn's ``LogisticRegression`` has
     no prior mean (offset), hence the small solver here.
     """
+    # One float64 copy: the solver's products would otherwise convert X at every step.
+    X = np.ascontiguousarray(X, dtype=np.float64)
     n, d = X.shape
     k = Y.shape[1]
     r = np.ones((n, 1)) if record_weight is None else record_weight.reshape(n, 1)
