@@ -338,13 +338,23 @@ class RankingService:
         target = self.project(project)
         ranking = self._ranking(target.project_id)
         running = self.jobs.running(target.project_id)
+        current = ranking.fitted.meta
+        saved = self.models.saved_meta(self._model_folder(target.project_id))
+        if target.mode == "double":
+            # Blind double screening: how many records carry theme labels is a figure of the
+            # final records only, whatever a model was trained on.
+            shared = len(self.store.current_themes(target.project_id, final=True))
+            current, saved = (
+                meta | {"theme_labelled": shared} if meta and "theme_labelled" in meta else meta
+                for meta in (current, saved)
+            )
         return {
             "project_id": target.project_id,
             "mode": ranking.mode,
             "embedding_model": self.encoder.model_id,
             "dimension": self.encoder.dimension,
-            "current": ranking.fitted.meta,
-            "saved": self.models.saved_meta(self._model_folder(target.project_id)),
+            "current": current,
+            "saved": saved,
             "training": running.to_dict() if running else None,
         }
 
