@@ -19,6 +19,8 @@ import stat
 
 import pytest
 
+from index import read_records
+from index.errors import FieldTooLargeError, ImportFormatError
 from tests.conftest import DATA
 from webapi.prisma import PrismaCounts, render_png, render_svg
 
@@ -254,3 +256,123 @@ def test_a_500_names_no_server_path(service):
     response = app.test_client().get("/boom")
     assert response.status_code == 500
     assert str(service.home) not in response.get_data(as_text=True)
+
+
+# -- 3 (readers). odd files are refused by name and line, never a 500 ---------------------------
+
+PUBMED_XML = DATA / "import" / "asreview_demo_data_historic" / "pubmed.xml"
+RIS_TWO = (
+    "TY  - JOUR\nTI  - First title\nAB  - First abstract\nER  - \n\n"
+    "TY  - JOUR\nTI  - Second title\nAB  - Second abstract\nER  - \n"
+)
+
+
+def write(tmp_path, name: str, content: str | bytes):
+    path = tmp_path / name
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+def test_a_csv_header_over_128_kib_is_refused_by_line(tmp_path):
+    path = write(tmp_path, "wide.csv", "title," + "x" * (140 * 1024) + "\nA title,1\n")
+    with pytest.raises(ImportFormatError, match=r"^wide\.csv, line 1: .*header"):
+        read_records(path)
+
+
+def test_a_quoted_csv_header_over_128_kib_answers_400_through_the_api(client, project):
+    content = b'"' + b"x" * (140 * 1024) + b'"\nA title\n'
+    response = client.post(
+        f"{project}/records",
+        data={"files": (io.BytesIO(content), "wide.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith("wide.csv, line 1")
+
+
+def test_list_cells_are_parsed_never_evaluated(tmp_path):
+    nested = "[" * 30_000 + "]" * 30_000  # ast.literal_eval: MemoryError / RecursionError
+    rows = f'title,authors\nA,"{nested}"\nB,"[\'Liu, R.\', \'O\\\'Brien, J.\']"\nC,"[1, 2]"\n'
+    records = read_records(write(tmp_path, "lists.csv", rows))
+    assert [r.title for r in records] == ["A", "B", "C"]
+    assert records[1].authors == ["Liu, R.", "O'Brien, J."]
+
+
+def test_pubmed_xml_with_a_commented_article_reads_the_others(tmp_path):
+    text = PUBMED_XML.read_text(encoding="utf-8")
+    first = text.index("<PubmedArticle>")
+    commented = text[:first] + "<!-- <PubmedArticle>old</PubmedArticle> -->\n" + text[first:]
+    records = read_records(write(tmp_path, "commented.xml", commented))
+    assert len(records) == 10
+    assert records[0].line == read_records(PUBMED_XML)[0].line + 1
+
+
+def test_pubmed_xml_with_a_nested_article_is_refused_by_line(tmp_path):
+    text = PUBMED_XML.read_text(encoding="utf-8")
+    at = text.index("<MedlineCitation")
+    nested = text[:at] + "<PubmedArticle></PubmedArticle>" + text[at:]
+    with pytest.raises(ImportFormatError, match=r"^nested\.xml, line \d+: PubmedArticle inside"):
+        read_records(write(tmp_path, "nested.xml", nested))
+
+
+def test_a_mistyped_bibtex_entry_is_not_skipped(tmp_path):
+    text = "@article{a,\n title={One}\n}\n\n@article b,\n title={Two}\n}\n"
+    with pytest.raises(ImportFormatError, match=r"^typo\.bib, line \d+"):
+        read_records(write(tmp_path, "typo.bib", text))
+
+
+# -- 4. no record is dropped silently ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "second",
+    [" TY  - JOUR", "\ufeffTY  - JOUR", "\t TY  - JOUR"],
+    ids=["leading space", "stray BOM", "tab"],
+)
+def test_an_indented_or_bom_prefixed_ty_line_keeps_its_record(tmp_path, second):
+    text = RIS_TWO.replace("\nTY  - JOUR\nTI  - Second", f"\n{second}\nTI  - Second")
+    records = read_records(write(tmp_path, "two.ris", text))
+    assert [r.title for r in records] == ["First title", "Second title"]
+
+
+def test_a_record_without_its_ty_line_refuses_the_file(tmp_path):
+    text = RIS_TWO.replace("\nTY  - JOUR\nTI  - Second", "\nTX  - JOUR\nTI  - Second")
+    with pytest.raises(ImportFormatError, match=r"^two\.ris, line 7: RIS tag 'TI' outside"):
+        read_records(write(tmp_path, "two.ris", text))
+
+
+def test_the_api_refuses_rather_than_half_imports(client, project, service):
+    before = service.store.stats(service.project("p").project_id)
+    text = RIS_TWO.replace("\nTY  - JOUR\nTI  - Second", "\nTX  - JOUR\nTI  - Second")
+    response = client.post(
+        f"{project}/records",
+        data={"files": (io.BytesIO(text.encode()), "two.ris")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith("two.ris, line 7")
+    assert service.store.stats(service.project("p").project_id) == before
+
+
+# -- 5. field sizes are bounded ------------------------------------------------------------------
+
+
+def test_a_huge_abstract_is_refused_naming_file_line_and_field(tmp_path):
+    text = RIS_TWO.replace("Second abstract", "x" * 200_000)
+    with pytest.raises(FieldTooLargeError, match=r"^big\.ris, line 6, field 'abstract'"):
+        read_records(write(tmp_path, "big.ris", text))
+    # The limit is a parameter.
+    assert len(read_records(tmp_path / "big.ris", max_field_chars=300_000)) == 2
+
+
+def test_a_huge_field_answers_413_through_the_api(client, project):
+    text = RIS_TWO.replace("Second abstract", "x" * 10_000_000)
+    response = client.post(
+        f"{project}/records",
+        data={"files": (io.BytesIO(text.encode()), "big.ris")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert response.get_json()["detail"].startswith("big.ris, line 6, field 'abstract'")
