@@ -140,7 +140,9 @@ class ProblemApi(Api):
         messages = data.get("errors") or data.get("messages")
         detail = data.get("message") or _flatten(messages) or error.description or ""
         status = error.code or 500
-        response = problem(status, detail, field=_first_field(messages), errors=messages)
+        response = problem(
+            status, detail, field=_first_field(messages), errors=_string_keys(messages)
+        )
         # The exception's own headers (405's Allow, 416's Content-Range), not its media type.
         for name, value in error.get_headers():
             if name.lower() != "content-type":
@@ -207,3 +209,11 @@ def _has_huge_int(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_huge_int(v) for v in value)
     return False
+
+
+def _string_keys(messages: Any) -> Any:
+    """Validation messages with every key a string: marshmallow mixes list indexes (ints) with
+    ``_schema``, which JSON cannot sort."""
+    if isinstance(messages, dict):
+        return {str(key): _string_keys(value) for key, value in messages.items()}
+    return messages

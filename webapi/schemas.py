@@ -77,8 +77,9 @@ def _id(**kwargs: Any) -> fields.Integer:
 
 
 def _name(**kwargs: Any) -> fields.String:
-    """A reviewer's name as the store accepts it: 1 to 200 characters, not blank, no control
-    characters (a NUL or a line break in a name breaks logs and exports)."""
+    """A name (reviewer, project, theme) as the store accepts it: 1 to 200 characters, not
+    blank, no control characters (SQLite's length() stops at a NUL; a line break in a name
+    breaks logs and exports)."""
     return fields.String(
         validate=[
             validate.Length(min=1, max=200),
@@ -130,7 +131,7 @@ class SearchHitSchema(ma.Schema):
 
 
 class ThemeSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = _name(required=True)
     description = _text()
 
     @ma.post_load
@@ -152,7 +153,7 @@ def _exclusion_reasons(**kwargs: Any) -> fields.Dict:
 
 
 class ProjectCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = _name(required=True)
     question = _text(metadata={"description": "Review question / inclusion criteria"})
     themes = fields.List(
         fields.Nested(ThemeSchema),
@@ -527,6 +528,14 @@ class CandidatesSchema(ma.Schema):
     records = fields.List(
         fields.Nested(CandidateInSchema), required=True, validate=validate.Length(min=1, max=1000)
     )
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def _some_text(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # Nothing to embed or rank otherwise.
+        if not any(record.has_text for record in data["records"]):
+            raise ma.ValidationError(
+                "at least one record needs a title or an abstract", field_name="records"
+            )
 
 
 class DuplicateOfSchema(ma.Schema):
