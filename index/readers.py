@@ -547,8 +547,10 @@ def _table_rows(text: str, delimiter: str, name: str) -> Iterator[tuple[int, lis
 
 
 def _read_table(text: str, name: str, ignore_labels: bool) -> list[Record]:
-    end = text.find("\n")
-    delimiter = _sniff_delimiter(text[: end if end != -1 else len(text)], name)
+    # The header is the first line with text (rows that are blank are skipped alike).
+    start = len(text) - len(text.lstrip("\n"))
+    end = text.find("\n", start)
+    delimiter = _sniff_delimiter(text[start : end if end != -1 else len(text)], name)
     rows = _table_rows(text, delimiter, name)
     _, header = next(rows, (1, []))
     columns = _match_columns(header)
