@@ -37,9 +37,22 @@ from index.errors import (
 )
 from index.records import Label, Record
 
-__all__ = ["MAX_FIELD_CHARS", "SUPPORTED_EXTENSIONS", "detect_format", "read_records"]
+__all__ = [
+    "EXPORT_MARKER",
+    "MAX_FIELD_CHARS",
+    "SUPPORTED_EXTENSIONS",
+    "detect_format",
+    "read_records",
+]
 
 SUPPORTED_EXTENSIONS = (".ris", ".txt", ".csv", ".tsv", ".tab", ".nbib", ".xml", ".bib")
+# The last column of screenwise's CSV export (webapi/writers.py), with the export's version in
+# every row: such a file had ``'`` put before cells a spreadsheet would read as formulas, which
+# the reader takes off again, and carries decisions with their reason and note.
+EXPORT_MARKER = "screenwise_export"
+EXPORT_VERSION = "1"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 # The longest field a record may have (characters). The longest abstract in the shared data
 # sets has about 6,000; a multi-megabyte one is a broken export, and would take the embedder
 # gigabytes of memory.
@@ -95,8 +108,10 @@ def _check_sizes(record: Record, name: str, limit: int) -> None:
             size = sum(len(k) + len(v) for k, v in value.items())
         elif isinstance(value, list):
             size = sum(len(item) for item in value)
-        else:
+        elif isinstance(value, str):
             size = len(value)
+        else:
+            continue
         if size > limit:
             where = name if record.line is None else f"{name}, line {record.line}"
             raise FieldTooLargeError(
@@ -274,6 +289,7 @@ _RIS_MAPPING = {**rispy.TAG_KEY_MAPPING, "LI": "label_li", "PM": "pubmed_id"}
 _PUBMED_DATABASE = re.compile(r"\b(nlm|pubmed|medline)\b", re.IGNORECASE)
 _ZOTERO_P_TAGS = re.compile(r"^<p>|</p>$")
 _RIS_IGNORED_OUTSIDE = frozenset({"ER", "UK"})
+_SCREENWISE_NOTE = re.compile(r"^screenwise (?P<key>decision|reason|note|themes): (?P<value>.*)$")
 
 
 def _ris_tag(line: str) -> str | None:
@@ -360,6 +376,13 @@ def _ris_record(
     entry: dict, start: int, lines: list[str], name: str, ignore_labels: bool
 ) -> Record:
     notes = [_ZOTERO_P_TAGS.sub("", note) for note in entry.get("notes", [])]
+    # screenwise's own notes (webapi/writers.py): the decision, its reason and note, themes.
+    own = {
+        match["key"]: match["value"].strip()
+        for note in notes
+        if (match := _SCREENWISE_NOTE.match(note.strip()))
+    }
+    notes = [note for note in notes if not _SCREENWISE_NOTE.match(note.strip())]
     label: Label | None = None
     if not ignore_labels:
         label = _ris_notes_label(notes)
@@ -404,7 +427,11 @@ def _ris_record(
         ref_type=_first(entry.get("type_of_reference")),
         source_id=_first(entry.get("id"), pmid),
         label=label,
+        themes=[t.strip() for t in own.get("themes", "").split(";") if t.strip()],
         notes="\n".join(note for note in notes if note.strip() not in RIS_NOTE_LABELS),
+        maybe=not ignore_labels and own.get("decision", "").startswith("maybe "),
+        decision_reason="" if ignore_labels or "decision" not in own else own.get("reason", ""),
+        decision_note="" if ignore_labels or "decision" not in own else own.get("note", ""),
         line=start,
         extra=extra,
     )
@@ -475,13 +502,25 @@ def _column_key(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
-def _match_columns(header: list[str]) -> dict[str, int]:
+# In screenwise's own export, ``record_id`` is the exporting screenwise's id: the record's id
+# in its first file is ``source_id``; the decision's columns are read too.
+_EXPORT_ALIASES: dict[str, tuple[str, ...]] = {
+    "source_id": ("source_id",),
+    "decision": ("decision",),
+    "decision_reason": ("reason",),
+    "decision_note": ("note",),
+    "marker": (EXPORT_MARKER,),
+}
+
+
+def _match_columns(header: list[str], *, exported: bool = False) -> dict[str, int]:
     """Field -> column index, taking each field's most preferred alias that is present."""
     positions: dict[str, int] = {}
     for index, column in enumerate(header):
         positions.setdefault(_column_key(column), index)
     columns = {}
-    for field, aliases in COLUMN_ALIASES.items():
+    aliases_of = COLUMN_ALIASES | _EXPORT_ALIASES if exported else COLUMN_ALIASES
+    for field, aliases in aliases_of.items():
         index = next((positions[k] for k in map(_column_key, aliases) if k in positions), None)
         if index is not None:
             columns[field] = index
@@ -553,7 +592,10 @@ def _read_table(text: str, name: str, ignore_labels: bool) -> list[Record]:
     delimiter = _sniff_delimiter(text[start : end if end != -1 else len(text)], name)
     rows = _table_rows(text, delimiter, name)
     _, header = next(rows, (1, []))
-    columns = _match_columns(header)
+    exported = EXPORT_MARKER in header
+    if exported:
+        header = [_unquote_formula(cell) for cell in header]
+    columns = _match_columns(header, exported=exported)
     if "title" not in columns and "abstract" not in columns:
         found = ", ".join(repr(column) for column in header) or "none"
         raise _error(name, 1, f"no title or abstract column; columns found: {found}")
@@ -566,8 +608,12 @@ def _read_table(text: str, name: str, ignore_labels: bool) -> list[Record]:
         if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
             raise _error(name, line, f"row has {len(cells)} fields, the header has {len(header)}")
         cells = cells + [""] * (len(header) - len(cells))
+        if exported:
+            cells = [_unquote_formula(cell) for cell in cells]
         record = _table_record(cells, columns, header, name, line)
-        if "source_id" in columns:
+        if exported and not ignore_labels:
+            _exported_decision(record, cells, columns, header, name, line)
+        if "source_id" in columns and not exported:
             column = columns["source_id"]
             _check_record_id(cells[column].strip(), seen_ids, name, line, header[column])
         record.extra = {
@@ -613,6 +659,39 @@ def _table_record(
         themes=[theme.strip() for theme in cell("themes").split(";") if theme.strip()],
         line=line,
     )
+
+
+def _unquote_formula(cell: str) -> str:
+    """A cell of screenwise's export without the ``'`` the writer put before a formula."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_STARTS) else cell
+
+
+def _exported_decision(
+    record: Record,
+    cells: list[str],
+    columns: dict[str, int],
+    header: list[str],
+    name: str,
+    line: int,
+) -> None:
+    """The decision of a row of screenwise's export (include, exclude or maybe), with its
+    reason and note, onto ``record``."""
+    if "decision" not in columns:
+        return
+    decision = cells[columns["decision"]].strip()
+    if decision not in ("", "include", "exclude", "maybe"):
+        raise _error(
+            name,
+            line,
+            f"decision {decision!r} is not include, exclude, maybe or empty",
+            column=header[columns["decision"]],
+        )
+    if decision:
+        record.label = None if decision == "maybe" else int(decision == "include")
+        record.maybe = decision == "maybe"
+        for field in ("decision_reason", "decision_note"):
+            if field in columns:
+                setattr(record, field, cells[columns[field]].strip())
 
 
 def _check_record_id(

@@ -431,15 +431,25 @@ class Store:
                         summary.without_text += 1
                     if not record.abstract.strip():
                         summary.without_abstract += 1
-                if record.label is not None and target not in labelled:
-                    label = "include" if record.label == 1 else "exclude"
+                if (record.label is not None or record.maybe) and target not in labelled:
+                    label = (
+                        "maybe" if record.maybe else "include" if record.label == 1 else "exclude"
+                    )
                     conn.execute(
                         "INSERT INTO decisions (project_id, record_id, label, reviewer, origin,"
-                        " created_at) VALUES (?, ?, ?, ?, 'prior', ?)",
-                        (project_id, target, label, reviewer, created),
+                        " reason, note, created_at) VALUES (?, ?, ?, ?, 'prior', ?, ?, ?)",
+                        (
+                            project_id,
+                            target,
+                            label,
+                            reviewer,
+                            record.decision_reason,
+                            record.decision_note,
+                            created,
+                        ),
                     )
                     labelled.add(target)
-                    summary.prior_labels[label] += 1
+                    summary.prior_labels[label] = summary.prior_labels.get(label, 0) + 1
                 if record.themes and target not in themed:
                     unknown = [t for t in record.themes if t not in known_themes]
                     for name in unknown:

@@ -15,6 +15,7 @@ import csv
 import io
 import logging
 import os
+import re
 import stat
 
 import pytest
@@ -376,3 +377,82 @@ def test_a_huge_field_answers_413_through_the_api(client, project):
     )
     assert response.status_code == 413
     assert response.get_json()["detail"].startswith("big.ris, line 6, field 'abstract'")
+
+
+# -- 7. the export round-trips ---------------------------------------------------------------
+
+ROUND = (
+    "title,abstract,pmid,authors\n"
+    '"=1+1 trial",An abstract,11111111,"Liu, R."\n'
+    '"-5 mg arm",Another abstract,22222222,"@handle"\n'
+    "Plain title,Third abstract,33333333,\n"
+    "Fourth title,Fourth abstract,,\n"
+)
+
+
+def test_the_csv_export_restores_decisions_notes_maybes_and_themes(client, tmp_path):
+    source = write(tmp_path, "round.csv", ROUND)
+    created = client.post("/api/projects", json={"name": "one", "themes": ["dose"]})
+    assert created.status_code == 201
+    with source.open("rb") as stream:
+        response = client.post(
+            "/api/projects/one/records",
+            data={"files": (stream, "round.csv")},
+            content_type="multipart/form-data",
+        )
+    assert response.status_code == 201
+    records = client.get("/api/projects/one/records").get_json()["items"]
+    wanted = [
+        {"label": "include", "reason": "", "note": "+keep", "themes": ["dose"]},
+        {"label": "exclude", "reason": "wrong population", "note": "", "themes": []},
+        {"label": "maybe", "reason": "", "note": "ask Bob", "themes": ["dose"]},
+    ]
+    for record, decision in zip(records, wanted, strict=False):
+        response = client.post(
+            f"/api/projects/one/records/{record['record_id']}/decisions",
+            json={"reviewer": "ann", **decision},
+        )
+        assert response.status_code == 201, response.get_json()
+    export = client.get("/api/projects/one/export").get_data()
+    assert b"'=1+1 trial" in export  # quoted for spreadsheets
+
+    assert client.post("/api/projects", json={"name": "two"}).status_code == 201
+    response = client.post(
+        "/api/projects/two/records",
+        data={"files": (io.BytesIO(export), "one-screenwise.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    again = {r["source_id"]: r for r in client.get("/api/projects/two/records").get_json()["items"]}
+    for record, decision in zip(records, [*wanted, None], strict=True):
+        twin = again[record["source_id"]]
+        assert twin["title"] == record["title"]
+        assert twin["authors"] == record["authors"]
+        if decision is None:
+            assert twin["decision"] is None
+            continue
+        got = twin["decision"]
+        assert (got["label"], got["reason"], got["note"]) == (
+            decision["label"],
+            decision["reason"],
+            decision["note"],
+        )
+        assert twin["themes"] == decision["themes"]
+
+
+def test_a_quote_stays_in_a_csv_screenwise_did_not_write(tmp_path):
+    path = write(tmp_path, "other.csv", "title,abstract\n'=not ours,text\n")
+    assert read_records(path)[0].title == "'=not ours"
+
+
+def test_the_ris_export_is_plain_ris_with_the_pmid_in_an(client, project, tmp_path):
+    text = client.get(f"{project}/export", query_string={"format": "ris"}).get_data(as_text=True)
+    lines = [line for line in text.split("\n") if line.strip()]
+    assert all(re.match(r"^[A-Z][A-Z0-9]  - ", line + " ") for line in lines), [
+        line for line in lines if not re.match(r"^[A-Z][A-Z0-9]  - ", line + " ")
+    ][:3]
+    assert "\nAN  - " in text and "\nDB  - PubMed" in text and "\nPM  - " not in text
+    records = read_records(write(tmp_path, "again.ris", text))
+    assert len(records) == 851
+    assert all(r.pmid for r in records if r.extra.get("database") == "PubMed")
+    assert sum(bool(r.pmid) for r in records) > 800

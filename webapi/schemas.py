@@ -247,6 +247,7 @@ class DuplicateLinkSchema(ma.Schema):
 class LabelCountSchema(ma.Schema):
     include = fields.Integer()
     exclude = fields.Integer()
+    maybe = fields.Integer(metadata={"description": "Only where a file had 'maybe' decisions"})
 
 
 class ImportSummarySchema(ma.Schema):
