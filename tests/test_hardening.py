@@ -67,6 +67,7 @@ def test_a_pending_records_themes_stay_out_of_export_progress_and_model(client, 
     assert _theme_count(alice) == 1  # her own label, which she may see
     model = bob.get(f"{P}/model").get_json()
     assert model["current"]["theme_labelled"] == 0
+    assert model["current"]["theme_mode"] == "zero-shot"
 
     # Once bob agrees, the record is final and its themes are everyone's.
     response = bob.post(f"{P}/records/{x}/decisions", json={"label": "include", "reviewer": "bob"})

@@ -342,10 +342,15 @@ class RankingService:
         saved = self.models.saved_meta(self._model_folder(target.project_id))
         if target.mode == "double":
             # Blind double screening: how many records carry theme labels is a figure of the
-            # final records only, whatever a model was trained on.
+            # final records only, whatever a model was trained on; without any, the themes
+            # rank by their text alone (zero-shot), as everyone may know.
             shared = len(self.store.current_themes(target.project_id, final=True))
             current, saved = (
-                meta | {"theme_labelled": shared} if meta and "theme_labelled" in meta else meta
+                meta
+                | {"theme_labelled": shared}
+                | ({"theme_mode": "zero-shot"} if not shared and meta.get("theme_mode") else {})
+                if meta and "theme_labelled" in meta
+                else meta
                 for meta in (current, saved)
             )
         return {
