@@ -16,6 +16,10 @@ Administrators (``is_admin``, the first one made with ``screenwise user create -
 create projects and reviewers and act as maintainers of every project. A project the caller is
 not a member of answers 404, exactly like a project that does not exist (its existence is not
 leaked); a role too low for the operation answers 403.
+
+Wrong credentials are throttled per client address (``FailureThrottle``): past
+``AUTH_FAILURES`` failures within ``AUTH_WINDOW`` seconds every request from that address
+answers 429 until the oldest failure leaves the window.
 """
 
 from __future__ import annotations
@@ -105,13 +109,18 @@ class FailureThrottle:
                 del self._failures[oldest]
 
 
+_THROTTLE_CREATION = threading.Lock()
+
+
 def _throttle() -> FailureThrottle:
-    throttle = current_app.extensions.get("screenwise.auth_throttle")
-    if throttle is None:
-        throttle = current_app.extensions["screenwise.auth_throttle"] = FailureThrottle(
-            int(current_app.config.get("AUTH_FAILURES", AUTH_FAILURES)),
-            float(current_app.config.get("AUTH_WINDOW", AUTH_WINDOW)),
-        )
+    """The app's throttle, made on first use from its configuration."""
+    with _THROTTLE_CREATION:
+        throttle = current_app.extensions.get("screenwise.auth_throttle")
+        if throttle is None:
+            throttle = current_app.extensions["screenwise.auth_throttle"] = FailureThrottle(
+                int(current_app.config.get("AUTH_FAILURES", AUTH_FAILURES)),
+                float(current_app.config.get("AUTH_WINDOW", AUTH_WINDOW)),
+            )
     return throttle
 
 
