@@ -457,3 +457,17 @@ def test_the_ris_export_is_plain_ris_with_the_pmid_in_an(client, project, tmp_pa
     assert len(records) == 851
     assert all(r.pmid for r in records if r.extra.get("database") == "PubMed")
     assert sum(bool(r.pmid) for r in records) > 800
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="service_ranking.candidates needs `if not with_text: raise ValidationError(...)` "
+    "(outside this branch's files); remove this mark with the fix",
+)
+def test_a_candidates_file_without_text_is_a_4xx(client, project):
+    response = client.post(
+        f"{project}/themes/candidates/file",
+        data={"files": (io.BytesIO(b"title,doi\n,10.1/x\n"), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (400, 422)
