@@ -12,7 +12,7 @@ PORT ?= 5000
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup browser run test lint format bench clean
+.PHONY: setup browser run test lint format bench clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The larger property-based runs: Schemathesis over every API operation (EXAMPLES calls each,
+# valid and invalid), then the reader fuzzing with more mutated files. Prints cases and failures.
+EXAMPLES ?= 100
+fuzz: setup
+	$(BIN)/python -m tests.fuzz_api --examples $(EXAMPLES)
+	FUZZ_EXAMPLES=$$(( $(EXAMPLES) * 10 )) $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz_readers.py
 
 lint: setup
 	$(BIN)/ruff check --fix .

@@ -17,6 +17,10 @@ class EmptyImportError(ImportFormatError):
     """The file parsed but holds no usable record."""
 
 
+class FieldTooLargeError(ImportFormatError):
+    """One field of a record is larger than screenwise stores (``readers.MAX_FIELD_CHARS``)."""
+
+
 class NotFoundError(ScreenwiseError):
     """An unknown project, record or theme."""
 

@@ -11,13 +11,13 @@ do with them is the importer's decision.
 
 from __future__ import annotations
 
-import ast
 import codecs
 import csv
-import io
 import re
 import xml.etree.ElementTree as ET
+import xml.parsers.expat
 from collections.abc import Callable, Iterator
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import bibtexparser
@@ -27,26 +27,54 @@ from bibtexparser.middlewares import (
     NormalizeFieldKeys,
     SeparateCoAuthors,
 )
+from bibtexparser.model import ImplicitComment
 
-from index.errors import EmptyImportError, ImportFormatError, UnsupportedFormatError
+from index.errors import (
+    EmptyImportError,
+    FieldTooLargeError,
+    ImportFormatError,
+    UnsupportedFormatError,
+)
 from index.records import Label, Record
 
-__all__ = ["SUPPORTED_EXTENSIONS", "detect_format", "read_records"]
+__all__ = [
+    "EXPORT_MARKER",
+    "MAX_FIELD_CHARS",
+    "SUPPORTED_EXTENSIONS",
+    "detect_format",
+    "read_records",
+]
 
 SUPPORTED_EXTENSIONS = (".ris", ".txt", ".csv", ".tsv", ".tab", ".nbib", ".xml", ".bib")
+# The last column of screenwise's CSV export (webapi/writers.py), with the export's version in
+# every row: such a file had ``'`` put before cells a spreadsheet would read as formulas, which
+# the reader takes off again, and carries decisions with their reason and note.
+EXPORT_MARKER = "screenwise_export"
+EXPORT_VERSION = "1"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# The longest field a record may have (characters). The longest abstract in the shared data
+# sets has about 6,000; a multi-megabyte one is a broken export, and would take the embedder
+# gigabytes of memory.
+MAX_FIELD_CHARS = 100_000
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 Reader = Callable[[str, str, bool], list[Record]]
 
 
-def read_records(path: str | Path, *, ignore_labels: bool = False) -> list[Record]:
+def read_records(
+    path: str | Path, *, ignore_labels: bool = False, max_field_chars: int | None = None
+) -> list[Record]:
     """Read every record of one export file.
 
     Labels found in the file (a label column, ASReview notes in RIS) become ``Record.label``
     unless ``ignore_labels``, in which case every label is ``None`` and label values are not
     checked. Raises ``UnsupportedFormatError`` for a file type screenwise does not read,
-    ``EmptyImportError`` for a file without records and ``ImportFormatError`` for anything else.
+    ``EmptyImportError`` for a file without records, ``FieldTooLargeError`` for a field longer
+    than ``max_field_chars`` (default ``MAX_FIELD_CHARS``) and ``ImportFormatError`` for
+    anything else. A record is never skipped: what cannot be read as a record refuses the
+    whole file, naming the line.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -56,13 +84,40 @@ def read_records(path: str | Path, *, ignore_labels: bool = False) -> list[Recor
             f"screenwise reads {', '.join(SUPPORTED_EXTENSIONS)}"
         )
     text = _decode(path)
-    if not text.strip():
+    if not text or text.isspace():
         raise EmptyImportError(f"{path.name}: the file is empty")
     reader = _READERS[suffix] if suffix != ".txt" else _sniff_txt(path.name, text)
     records = reader(text, path.name, ignore_labels)
     if not records:
         raise EmptyImportError(f"{path.name}: no records found")
+    for record in records:
+        _check_sizes(record, path.name, max_field_chars or MAX_FIELD_CHARS)
     return records
+
+
+_TEXT_FIELDS = tuple(
+    f.name for f in dataclass_fields(Record) if f.name not in ("year", "label", "line")
+)
+
+
+def _check_sizes(record: Record, name: str, limit: int) -> None:
+    """``FieldTooLargeError`` naming the first field of ``record`` longer than ``limit``."""
+    for field in _TEXT_FIELDS:
+        value = getattr(record, field)
+        if isinstance(value, dict):
+            size = sum(len(k) + len(v) for k, v in value.items())
+        elif isinstance(value, list):
+            size = sum(len(item) for item in value)
+        elif isinstance(value, str):
+            size = len(value)
+        else:
+            continue
+        if size > limit:
+            where = name if record.line is None else f"{name}, line {record.line}"
+            raise FieldTooLargeError(
+                f"{where}, field {field!r}: {size:,} characters, more than the "
+                f"{limit:,} screenwise stores; is the file broken?"
+            )
 
 
 def detect_format(path: str | Path) -> str:
@@ -94,7 +149,8 @@ def _decode(path: Path) -> str:
                 path.name, line, f"binary content (NUL byte at offset {nul}), not a text export"
             )
         text = _decode_text(data)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # A byte-order mark inside the text (files joined by a tool) is no character of it.
+    return text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _decode_text(data: bytes) -> str:
@@ -110,7 +166,7 @@ def _decode_text(data: bytes) -> str:
 
 def _sniff_txt(name: str, text: str) -> Reader:
     """The reader for a ``.txt`` export: PubMed MEDLINE, RIS, or else a delimited table."""
-    head = text.lstrip()[:4096]
+    head = text[:8192].lstrip()[:4096]
     if head.startswith("PMID-"):
         return _read_medline
     if re.search(r"^TY  -", text, re.MULTILINE):
@@ -171,17 +227,27 @@ def _parse_label(value: str) -> Label | None:
         raise ValueError(f"label {value.strip()!r} is not one of 1/0, yes/no or empty") from None
 
 
+# One quoted item of a list of strings as Python prints it, and the comma after it.
+_LIST_ITEM = re.compile(r"""\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*(?:,|$)""", re.DOTALL)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
+
+
 def _python_list(value: str) -> list[str] | None:
-    """Items of a Python list literal such as pandas writes ("['a', 'b']"), else ``None``."""
+    """Items of a list of strings as pandas writes it ("['a', 'b']"), else ``None``.
+
+    Parsed by a regular expression, never evaluated: a cell is data, and ``ast.literal_eval``
+    on a hostile cell can exhaust memory."""
     if not (value.startswith("[") and value.endswith("]")):
         return None
-    try:
-        items = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return None
-    if not isinstance(items, list):
-        return None
-    return [str(item).strip() for item in items if str(item).strip()]
+    inner, items, position = value[1:-1].strip(), [], 0
+    while position < len(inner):
+        match = _LIST_ITEM.match(inner, position)
+        if match is None or match.end() == position:
+            return None
+        quoted = match.group(1) if match.group(1) is not None else match.group(2)
+        items.append(re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), quoted, flags=re.DOTALL))
+        position = match.end()
+    return [item.strip() for item in items if item.strip()]
 
 
 # How one cell splits when it is neither a list literal nor ';'-separated. Authors end in an
@@ -222,6 +288,8 @@ _RIS_MAPPING = {**rispy.TAG_KEY_MAPPING, "LI": "label_li", "PM": "pubmed_id"}
 # An accession number is a PMID only when the database says the record came from PubMed.
 _PUBMED_DATABASE = re.compile(r"\b(nlm|pubmed|medline)\b", re.IGNORECASE)
 _ZOTERO_P_TAGS = re.compile(r"^<p>|</p>$")
+_RIS_IGNORED_OUTSIDE = frozenset({"ER", "UK"})
+_SCREENWISE_NOTE = re.compile(r"^screenwise (?P<key>decision|reason|note|themes): (?P<value>.*)$")
 
 
 def _ris_tag(line: str) -> str | None:
@@ -267,10 +335,37 @@ def _ris_tag_line(lines: list[str], start: int, wanted: str) -> int:
     return start
 
 
+def _ris_outside_records(lines: list[str], name: str) -> list[str]:
+    """The lines with what lies between records made plain: a ``TY`` line indented by a tool
+    starts its record like any other, and a field of a record (title, authors...) there
+    refuses the file: it belongs to no record, and rispy would drop it with its record
+    unsaid. Stray ``ER`` lines and unknown tags are left to be ignored, as rispy does."""
+    inside = False
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not inside:
+            stripped = line.lstrip()
+            tag = _ris_tag(stripped)
+            if tag == "TY" or (stripped.startswith("TY") and line.startswith("TY")):
+                line, inside = stripped, True
+            elif tag in _RIS_MAPPING and tag not in _RIS_IGNORED_OUTSIDE:
+                raise _error(
+                    name, number, f"RIS tag {tag!r} outside a record (no 'TY  -' line before it)"
+                )
+        elif _ris_tag(line) == "ER":
+            inside = False
+        out.append(line)
+    return out
+
+
 def _read_ris(text: str, name: str, ignore_labels: bool) -> list[Record]:
-    lines = text.split("\n")
+    lines = _ris_outside_records(text.split("\n"), name)
     starts = _ris_record_lines(lines, name)
-    entries = rispy.loads(text, mapping=_RIS_MAPPING, skip_unknown_tags=True)
+    entries = rispy.loads("\n".join(lines), mapping=_RIS_MAPPING, skip_unknown_tags=True)
+    if len(entries) != len(starts):
+        raise _error(
+            name, None, f"{len(starts)} records start (TY) but {len(entries)} could be read"
+        )
     return [
         _ris_record(entry, start, lines, name, ignore_labels)
         for entry, start in zip(entries, starts, strict=True)
@@ -281,6 +376,13 @@ def _ris_record(
     entry: dict, start: int, lines: list[str], name: str, ignore_labels: bool
 ) -> Record:
     notes = [_ZOTERO_P_TAGS.sub("", note) for note in entry.get("notes", [])]
+    # screenwise's own notes (webapi/writers.py): the decision, its reason and note, themes.
+    own = {
+        match["key"]: match["value"].strip()
+        for note in notes
+        if (match := _SCREENWISE_NOTE.match(note.strip()))
+    }
+    notes = [note for note in notes if not _SCREENWISE_NOTE.match(note.strip())]
     label: Label | None = None
     if not ignore_labels:
         label = _ris_notes_label(notes)
@@ -325,7 +427,11 @@ def _ris_record(
         ref_type=_first(entry.get("type_of_reference")),
         source_id=_first(entry.get("id"), pmid),
         label=label,
+        themes=[t.strip() for t in own.get("themes", "").split(";") if t.strip()],
         notes="\n".join(note for note in notes if note.strip() not in RIS_NOTE_LABELS),
+        maybe=not ignore_labels and own.get("decision", "").startswith("maybe "),
+        decision_reason="" if ignore_labels or "decision" not in own else own.get("reason", ""),
+        decision_note="" if ignore_labels or "decision" not in own else own.get("note", ""),
         line=start,
         extra=extra,
     )
@@ -396,13 +502,25 @@ def _column_key(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
-def _match_columns(header: list[str]) -> dict[str, int]:
+# In screenwise's own export, ``record_id`` is the exporting screenwise's id: the record's id
+# in its first file is ``source_id``; the decision's columns are read too.
+_EXPORT_ALIASES: dict[str, tuple[str, ...]] = {
+    "source_id": ("source_id",),
+    "decision": ("decision",),
+    "decision_reason": ("reason",),
+    "decision_note": ("note",),
+    "marker": (EXPORT_MARKER,),
+}
+
+
+def _match_columns(header: list[str], *, exported: bool = False) -> dict[str, int]:
     """Field -> column index, taking each field's most preferred alias that is present."""
     positions: dict[str, int] = {}
     for index, column in enumerate(header):
         positions.setdefault(_column_key(column), index)
     columns = {}
-    for field, aliases in COLUMN_ALIASES.items():
+    aliases_of = COLUMN_ALIASES | _EXPORT_ALIASES if exported else COLUMN_ALIASES
+    for field, aliases in aliases_of.items():
         index = next((positions[k] for k in map(_column_key, aliases) if k in positions), None)
         if index is not None:
             columns[field] = index
@@ -411,17 +529,42 @@ def _match_columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
+# A header line longer than this is no header (the csv module's own limit is 128 KiB).
+MAX_HEADER_CHARS = 64 * 1024
+
+
 def _sniff_delimiter(header_line: str, name: str) -> str:
     """The delimiter that splits the header line into the most columns (tab on a tie for .tsv)."""
+    if len(header_line) > MAX_HEADER_CHARS:
+        raise _error(
+            name,
+            1,
+            f"the header line has {len(header_line):,} characters (at most "
+            f"{MAX_HEADER_CHARS:,}); is this a table export?",
+        )
     preferred = "\t" if name.lower().endswith((".tsv", ".tab")) else ","
-    counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in _DELIMITERS}
+    try:
+        counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in _DELIMITERS}
+    except csv.Error as e:
+        raise _error(name, 1, f"malformed header line ({e})") from e
     best = max(counts.values())
     return preferred if counts[preferred] == best else max(counts, key=counts.__getitem__)
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their ``\n``, one small copy at a time (a ``StringIO``
+    would copy a 200 MB export whole, at up to four bytes a character)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end + 1
+        yield text[start:end]
+        start = end
+
+
 def _table_rows(text: str, delimiter: str, name: str) -> Iterator[tuple[int, list[str]]]:
     """(first physical line, cells) of every non-blank row after the header."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
     start = 1
     try:
         for cells in reader:
@@ -429,6 +572,11 @@ def _table_rows(text: str, delimiter: str, name: str) -> Iterator[tuple[int, lis
                 yield start, cells
             start = reader.line_num + 1
     except csv.Error as e:
+        if "field larger than field limit" in str(e):
+            raise FieldTooLargeError(
+                f"{name}, line {start}: a cell is longer than {csv.field_size_limit():,} "
+                "characters; is the file broken?"
+            ) from e
         problem = (
             "unterminated quoted field (the file ends inside quotes)"
             if "unexpected end of data" in str(e)
@@ -438,10 +586,16 @@ def _table_rows(text: str, delimiter: str, name: str) -> Iterator[tuple[int, lis
 
 
 def _read_table(text: str, name: str, ignore_labels: bool) -> list[Record]:
-    delimiter = _sniff_delimiter(text.split("\n", 1)[0], name)
+    # The header is the first line with text (rows that are blank are skipped alike).
+    start = len(text) - len(text.lstrip("\n"))
+    end = text.find("\n", start)
+    delimiter = _sniff_delimiter(text[start : end if end != -1 else len(text)], name)
     rows = _table_rows(text, delimiter, name)
     _, header = next(rows, (1, []))
-    columns = _match_columns(header)
+    exported = EXPORT_MARKER in header
+    if exported:
+        header = [_unquote_formula(cell) for cell in header]
+    columns = _match_columns(header, exported=exported)
     if "title" not in columns and "abstract" not in columns:
         found = ", ".join(repr(column) for column in header) or "none"
         raise _error(name, 1, f"no title or abstract column; columns found: {found}")
@@ -454,8 +608,12 @@ def _read_table(text: str, name: str, ignore_labels: bool) -> list[Record]:
         if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
             raise _error(name, line, f"row has {len(cells)} fields, the header has {len(header)}")
         cells = cells + [""] * (len(header) - len(cells))
+        if exported:
+            cells = [_unquote_formula(cell) for cell in cells]
         record = _table_record(cells, columns, header, name, line)
-        if "source_id" in columns:
+        if exported and not ignore_labels:
+            _exported_decision(record, cells, columns, header, name, line)
+        if "source_id" in columns and not exported:
             column = columns["source_id"]
             _check_record_id(cells[column].strip(), seen_ids, name, line, header[column])
         record.extra = {
@@ -501,6 +659,39 @@ def _table_record(
         themes=[theme.strip() for theme in cell("themes").split(";") if theme.strip()],
         line=line,
     )
+
+
+def _unquote_formula(cell: str) -> str:
+    """A cell of screenwise's export without the ``'`` the writer put before a formula."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_STARTS) else cell
+
+
+def _exported_decision(
+    record: Record,
+    cells: list[str],
+    columns: dict[str, int],
+    header: list[str],
+    name: str,
+    line: int,
+) -> None:
+    """The decision of a row of screenwise's export (include, exclude or maybe), with its
+    reason and note, onto ``record``."""
+    if "decision" not in columns:
+        return
+    decision = cells[columns["decision"]].strip()
+    if decision not in ("", "include", "exclude", "maybe"):
+        raise _error(
+            name,
+            line,
+            f"decision {decision!r} is not include, exclude, maybe or empty",
+            column=header[columns["decision"]],
+        )
+    if decision:
+        record.label = None if decision == "maybe" else int(decision == "include")
+        record.maybe = decision == "maybe"
+        for field in ("decision_reason", "decision_note"):
+            if field in columns:
+                setattr(record, field, cells[columns[field]].strip())
 
 
 def _check_record_id(
@@ -601,13 +792,48 @@ def _read_pubmed_xml(text: str, name: str, ignore_labels: bool) -> list[Record]:
         raise UnsupportedFormatError(
             f"{name}, line {_line_at(text, book)}: PubmedBookArticle records are not supported"
         )
-    # ElementTree keeps no line numbers: the n-th <PubmedArticle> tag is the n-th article.
-    starts = [_line_at(text, m.start()) for m in re.finditer(r"<PubmedArticle[\s>]", text)]
+    starts = _pubmed_article_lines(text, name)
     articles = root.findall("PubmedArticle")
+    if len(starts) != len(articles):
+        raise _error(name, None, f"{len(starts)} PubmedArticle elements, {len(articles)} read")
     return [
         _pubmed_article(article, start, name)
         for article, start in zip(articles, starts, strict=True)
     ]
+
+
+def _pubmed_article_lines(text: str, name: str) -> list[int]:
+    """The line of every ``<PubmedArticle>`` of the set (ElementTree keeps no line numbers;
+    expat does, and skips comments and CDATA as the tree does). One nested anywhere else
+    would be no record of the set: refused."""
+    lines: list[int] = []
+    depth = 0
+    parser = xml.parsers.expat.ParserCreate()
+
+    def start(tag: str, attributes: dict) -> None:
+        nonlocal depth
+        depth += 1
+        if tag == "PubmedArticle":
+            if depth != 2:
+                raise _error(
+                    name,
+                    parser.CurrentLineNumber,
+                    "PubmedArticle inside another element; expected it directly in "
+                    "PubmedArticleSet",
+                )
+            lines.append(parser.CurrentLineNumber)
+
+    def end(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(text, True)
+    except xml.parsers.expat.ExpatError as e:
+        raise _error(name, e.lineno, f"malformed XML ({e})") from e
+    return lines
 
 
 def _text(element: ET.Element | None) -> str:
@@ -668,6 +894,7 @@ def _pubmed_article(article: ET.Element, start: int, name: str) -> Record:
 # Identifiers, not LaTeX: read verbatim (in a URL, '%20' starts no comment and '~' is no space).
 _BIBTEX_VERBATIM = ("doi", "url", "pmid")
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
+_BIBTEX_ENTRY_START = re.compile(r"^\s*@\s*[A-Za-z]", re.MULTILINE)
 
 
 def _read_bibtex(text: str, name: str, ignore_labels: bool) -> list[Record]:
@@ -701,6 +928,14 @@ def _check_bibtex_blocks(library: bibtexparser.Library, name: str) -> None:
         raise _error(
             name, block.start_line + 1, f"BibTeX entry could not be read ({block.error})"
         ) from block.error
+    for block in library.blocks:
+        # Text outside entries is a comment to bibtexparser, so a mistyped entry would vanish.
+        if isinstance(block, ImplicitComment) and _BIBTEX_ENTRY_START.search(block.comment):
+            raise _error(
+                name,
+                block.start_line + 1,
+                "a line starts with '@' but no entry could be read there; check its syntax",
+            )
 
 
 def _bibtex_record(entry: bibtexparser.model.Entry, raw: dict[str, str], name: str) -> Record:

@@ -18,7 +18,9 @@ class Record:
     ``label`` is a prior include (1) / exclude (0) decision found in the file, ``None`` when the
     file says nothing. ``source_id`` is the id the record had in its file (a CSV ``record_id``
     column, a RIS ``ID``, else the PMID). ``line`` is where the record starts in its file
-    (1-based), for messages.
+    (1-based), for messages. ``maybe`` marks a prior 'maybe' decision (``label`` is then
+    ``None``); ``decision_reason`` and ``decision_note`` go with a prior decision (a
+    screenwise export re-imported).
     """
 
     title: str = ""
@@ -35,6 +37,9 @@ class Record:
     label: Label | None = None
     themes: list[str] = field(default_factory=list)
     notes: str = ""
+    maybe: bool = False
+    decision_reason: str = ""
+    decision_note: str = ""
     line: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -148,6 +149,18 @@ def _close_reader(
             conn.close()
 
 
+def _private_file(path: Path) -> None:
+    """Create the store file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the same mode), in a folder only its owner may enter (0700) when the folder is new.
+    The store holds token hashes, decisions and reviewers' names."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.chmod(0o700)  # mkdir's mode is filtered by the umask
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    with contextlib.suppress(OSError):  # a store someone else owns keeps its mode
+        path.chmod(0o600)
+
+
 class Store:
     """All of screenwise's durable state, in one SQLite file (``":memory:"`` for tests)."""
 
@@ -155,7 +168,7 @@ class Store:
         self.path = str(path)
         self._memory = self.path == ":memory:"
         if not self._memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(self.path))
         self._lock = threading.RLock()  # the write connection (a memory store's only one)
         self._local = threading.local()  # per thread: its read connection, transaction depth
         self._readers: set[sqlite3.Connection] = set()
@@ -584,15 +597,25 @@ class Store:
                         summary.without_text += 1
                     if not record.abstract.strip():
                         summary.without_abstract += 1
-                if record.label is not None and target not in labelled:
-                    label = "include" if record.label == 1 else "exclude"
+                if (record.label is not None or record.maybe) and target not in labelled:
+                    label = (
+                        "maybe" if record.maybe else "include" if record.label == 1 else "exclude"
+                    )
                     conn.execute(
                         "INSERT INTO decisions (project_id, record_id, label, reviewer, origin,"
-                        " created_at) VALUES (?, ?, ?, ?, 'prior', ?)",
-                        (project_id, target, label, reviewer, created),
+                        " reason, note, created_at) VALUES (?, ?, ?, ?, 'prior', ?, ?, ?)",
+                        (
+                            project_id,
+                            target,
+                            label,
+                            reviewer,
+                            record.decision_reason,
+                            record.decision_note,
+                            created,
+                        ),
                     )
                     labelled.add(target)
-                    summary.prior_labels[label] += 1
+                    summary.prior_labels[label] = summary.prior_labels.get(label, 0) + 1
                 if record.themes and target not in themed:
                     unknown = [t for t in record.themes if t not in known_themes]
                     for name in unknown:
@@ -676,7 +699,7 @@ class Store:
             if final
             else self.current_decisions(project_id, stage=stage, viewer=viewer)
         )
-        themes = self.current_themes(project_id, viewer=viewer)
+        themes = self.current_themes(project_id, viewer=viewer, final=final)
         ids = [
             int(r[0])
             for r in self._query(
@@ -1047,23 +1070,25 @@ class Store:
         return latest
 
     def current_themes(
-        self, project_id: int, *, viewer: Viewer | None = None
+        self, project_id: int, *, viewer: Viewer | None = None, final: bool = False
     ) -> dict[int, list[str]]:
         """The newest theme labels per record. In double screening a reviewer's themes go
         with their decision: ``viewer`` sees only their own, imported ones, and those of
-        records final at title/abstract. A record whose newest row withdrew its themes
-        (JSON null, from a retraction) has none."""
+        records final at title/abstract; ``final`` keeps only imported ones and those of final
+        records (what every member may see: exports, shared counts). A record whose newest row
+        withdrew its themes (JSON null, from a retraction) has none."""
         rows = self._query(
             "SELECT record_id, themes, reviewer FROM theme_labels WHERE project_id = ?"
             " ORDER BY label_id",
             (project_id,),
         )
-        if viewer is not None and self.project(project_id, archived=True).mode == "double":
-            final = self.final_decisions(project_id)
+        if (viewer is not None or final) and self.project(
+            project_id, archived=True
+        ).mode == "double":
+            settled = self.final_decisions(project_id)
+            mine = viewer.name if viewer is not None and not final else None
             rows = [
-                r
-                for r in rows
-                if r[2] == viewer.name or r[2].startswith("import:") or r[0] in final
+                r for r in rows if r[2] == mine or r[2].startswith("import:") or r[0] in settled
             ]
         themes: dict[int, list[str]] = {}
         for row in rows:
@@ -1081,6 +1106,8 @@ class Store:
         name = name.strip()
         if not name or len(name) > 200:
             raise ValidationError("a reviewer needs a name of 1 to 200 characters", field="name")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            raise ValidationError("a reviewer name cannot hold control characters", field="name")
         if name.startswith(("import:", "cli:")):
             raise ValidationError(
                 "names starting import: or cli: are screenwise's own", field="name"

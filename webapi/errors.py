@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
@@ -17,6 +17,7 @@ from classifier.artifacts import ArtifactError
 from index.errors import (
     ConflictError,
     EmptyImportError,
+    FieldTooLargeError,
     ImportFormatError,
     NotFoundError,
     ScreenwiseError,
@@ -24,7 +25,7 @@ from index.errors import (
     ValidationError,
 )
 
-from .access import Forbidden, Unauthenticated
+from .access import Forbidden, Throttled, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ log = logging.getLogger(__name__)
 STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
     (Unauthenticated, 401),
     (Forbidden, 403),
+    (Throttled, 429),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (FieldTooLargeError, 413),
     (UnsupportedFormatError, 415),
     (EmptyImportError, 422),
     (ImportFormatError, 400),
@@ -137,7 +140,14 @@ class ProblemApi(Api):
         messages = data.get("errors") or data.get("messages")
         detail = data.get("message") or _flatten(messages) or error.description or ""
         status = error.code or 500
-        return problem(status, detail, field=_first_field(messages), errors=messages)
+        response = problem(
+            status, detail, field=_first_field(messages), errors=_string_keys(messages)
+        )
+        # The exception's own headers (405's Allow, 416's Content-Range), not its media type.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -156,15 +166,54 @@ def register_error_handlers(app: Flask) -> None:
         )
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="screenwise"'
+        if isinstance(error, Throttled):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.errorhandler(ArtifactError)
     def _artifact_error(error: ArtifactError) -> Response:
+        # The message names files on the server: the log has it, the caller does not.
         log.error("model artifact problem: %s", error)
-        return problem(500, f"a stored model could not be loaded: {error}")
+        return problem(500, "a stored model could not be loaded; the server log has the details")
+
+    @app.errorhandler(OverflowError)
+    def _overflow(error: OverflowError) -> Response:
+        # A number too large for SQLite (ids are 64-bit) that no schema bounded.
+        if _has_huge_int(request.view_args) or _has_huge_int(request.get_json(silent=True)):
+            return problem(404 if _has_huge_int(request.view_args) else 400, _TOO_LARGE)
+        return _unexpected(error)
+
+    @app.after_request
+    def _no_sniffing(response: Response) -> Response:
+        # Browsers must take the media type as sent (an SVG or a JSON body is never a page).
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     # HTTPException is more specific, so ProblemApi.handle_http_exception still answers those.
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
         return problem(500, "an internal error occurred; the server log has the details")
+
+
+_TOO_LARGE = "a number in the request is larger than any id (ids are below 2**63)"
+
+
+def _has_huge_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, dict):
+        return any(_has_huge_int(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_huge_int(v) for v in value)
+    return False
+
+
+def _string_keys(messages: Any) -> Any:
+    """Validation messages with every key a string: marshmallow mixes list indexes (ints) with
+    ``_schema``, which JSON cannot sort."""
+    if isinstance(messages, dict):
+        return {str(key): _string_keys(value) for key, value in messages.items()}
+    return messages

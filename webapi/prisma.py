@@ -133,6 +133,8 @@ def _figure(counts: PrismaCounts) -> Figure:
                 va="center",
                 family="DejaVu Sans",
                 gid=f"prisma-{key}-{i}",
+                # Exclusion reasons are user text: '$x$' is drawn as typed, never as math.
+                parse_math=False,
             )
         boxes[key] = (x, top, height)
 

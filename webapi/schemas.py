@@ -20,6 +20,8 @@ from .services import SEARCH_FILTERS
 from .writers import FORMATS
 
 MODES = ("model", "similarity", "question", "none")
+# What a file system takes as one file name.
+MAX_FILENAME_BYTES = 255
 
 
 class _Parser(FlaskParser):
@@ -39,11 +41,19 @@ class Blueprint(flask_smorest.Blueprint):
         self.public = public
         self._prepare_doc_cbks.append(self._prepare_auth_doc)
 
+    def add_url_rule(self, rule: str, *args: Any, **kwargs: Any) -> None:
+        # Ids are SQLite integers: a larger one in a path names nothing (404), and the
+        # document says so with its ``maximum``.
+        super().add_url_rule(rule.replace("<int:", f"<int(max={MAX_ID}):"), *args, **kwargs)
+
     def _prepare_auth_doc(self, doc: dict[str, Any], doc_info: Any, **kwargs: Any) -> dict:
         if self.public:
             doc["security"] = []
         else:
-            doc.setdefault("responses", {})["401"] = "UNAUTHORIZED"
+            responses = doc.setdefault("responses", {})
+            responses["401"] = "UNAUTHORIZED"
+            # Too many failed authentications from the caller's address (webapi/access.py).
+            responses["429"] = "TOO_MANY_REQUESTS"
         return doc
 
     def problems(self, *statuses: int) -> Callable[[Any], Any]:
@@ -55,6 +65,32 @@ class Blueprint(flask_smorest.Blueprint):
             return view
 
         return decorator
+
+
+# The largest id SQLite stores (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+def _id(**kwargs: Any) -> fields.Integer:
+    """An id field: a whole number SQLite can hold."""
+    return fields.Integer(validate=validate.Range(min=0, max=MAX_ID), **kwargs)
+
+
+def _name(**kwargs: Any) -> fields.String:
+    """A name (reviewer, project, theme) as the store accepts it: 1 to 200 characters, not
+    blank, no control characters (SQLite's length() stops at a NUL; a line break in a name
+    breaks logs and exports)."""
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=200),
+            validate.Regexp(
+                r"^(?=.*\S)[^\x00-\x1f\x7f]+$",
+                error="a name needs a visible character and no control characters",
+            ),
+        ],
+        metadata={"pattern": r"^(?=.*\S)[^\x00-\x1f\x7f]+$"},
+        **kwargs,
+    )
 
 
 def _text(**kwargs: Any) -> fields.String:
@@ -95,7 +131,7 @@ class SearchHitSchema(ma.Schema):
 
 
 class ThemeSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = _name(required=True)
     description = _text()
 
     @ma.post_load
@@ -117,7 +153,7 @@ def _exclusion_reasons(**kwargs: Any) -> fields.Dict:
 
 
 class ProjectCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = _name(required=True)
     question = _text(metadata={"description": "Review question / inclusion criteria"})
     themes = fields.List(
         fields.Nested(ThemeSchema),
@@ -190,6 +226,15 @@ class FilesSchema(ma.Schema):
         metadata={"description": "Export files: RIS, CSV/TSV, PubMed MEDLINE/XML, BibTeX"},
     )
 
+    @ma.validates("files")
+    def _file_names(self, files: list[Any], **kwargs: Any) -> None:
+        for upload in files:
+            if len((upload.filename or "").encode("utf-8")) > MAX_FILENAME_BYTES:
+                raise ma.ValidationError(
+                    f"file name {upload.filename[:60]!r}... is longer than "
+                    f"{MAX_FILENAME_BYTES} bytes"
+                )
+
 
 class DuplicateLinkSchema(ma.Schema):
     record_id = fields.Integer()
@@ -202,6 +247,7 @@ class DuplicateLinkSchema(ma.Schema):
 class LabelCountSchema(ma.Schema):
     include = fields.Integer()
     exclude = fields.Integer()
+    maybe = fields.Integer(metadata={"description": "Only where a file had 'maybe' decisions"})
 
 
 class ImportSummarySchema(ma.Schema):
@@ -273,7 +319,7 @@ class RecordQuerySchema(ma.Schema):
     theme = fields.String(metadata={"description": "Only records labelled with this theme"})
     stage = fields.String(load_default="title_abstract", validate=validate.OneOf(STAGES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ID))
 
 
 class RecordPageSchema(ma.Schema):
@@ -317,7 +363,7 @@ class DecisionCreateSchema(ma.Schema):
         load_default=None,
         metadata={"description": "The record's themes; left out, they stay as they are"},
     )
-    supersedes = fields.Integer(
+    supersedes = _id(
         allow_none=True,
         metadata={
             "description": "The decision id the reviewer saw as current (null: none, or "
@@ -470,9 +516,7 @@ class ModelInfoSchema(ma.Schema):
 
 
 class RecordIdsSchema(ma.Schema):
-    record_ids = fields.List(
-        fields.Integer(), required=True, validate=validate.Length(min=1, max=500)
-    )
+    record_ids = fields.List(_id(), required=True, validate=validate.Length(min=1, max=500))
 
 
 class RecordThemesSchema(ma.Schema):
@@ -502,6 +546,14 @@ class CandidatesSchema(ma.Schema):
     records = fields.List(
         fields.Nested(CandidateInSchema), required=True, validate=validate.Length(min=1, max=1000)
     )
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def _some_text(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # Nothing to embed or rank otherwise.
+        if not any(record.has_text for record in data["records"]):
+            raise ma.ValidationError(
+                "at least one record needs a title or an abstract", field_name="records"
+            )
 
 
 class DuplicateOfSchema(ma.Schema):
@@ -690,7 +742,7 @@ class ReviewerSchema(ma.Schema):
 
 
 class ReviewerCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = _name(required=True)
     is_admin = fields.Boolean(load_default=False)
 
 

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 log = logging.getLogger("screenwise.access")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+# Query parameters whose value is a credential, by name (without case, '-' or '_').
+_SECRET_NAMES = re.compile(
+    r"(token|auth|authorization|key|apikey|secret|password|passwd|pwd|session|sig|signature)$"
+)
+# A screenwise token or a bearer credential anywhere in a value.
+_SECRET_VALUES = re.compile(r"(sw_[A-Za-z0-9_\-]+|bearer\s+\S+)", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def redact_query(query: str) -> str:
+    """The query string with credential-like values replaced by ``[redacted]``: a token put in
+    a URL must not end up in the access log."""
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True)
+    except ValueError:
+        return REDACTED
+    safe = []
+    for name, value in pairs:
+        key = re.sub(r"[-_]", "", name.lower())
+        value = REDACTED if _SECRET_NAMES.search(key) else _SECRET_VALUES.sub(REDACTED, value)
+        safe.append((_SECRET_VALUES.sub(REDACTED, name), value))
+    return urlencode(safe, safe="[]")
 
 
 class AccessLog:
@@ -41,7 +67,7 @@ class AccessLog:
                 environ.get("REMOTE_ADDR", "-"),
                 environ.get("REQUEST_METHOD"),
                 environ.get("PATH_INFO"),
-                f"?{query}" if query else "",
+                f"?{redact_query(query)}" if query else "",
                 status_holder[0] if status_holder else "-",
                 size,
                 (time.perf_counter() - started) * 1000,

@@ -33,8 +33,6 @@ LEASE_SECONDS = 120.0
 LEASED_PER_READ = 3
 # Seconds the first read of a project waits for its first ranking (then it fits itself).
 FIRST_RANKING_WAIT = 600.0
-# A viewer who is no reviewer: sees what every reviewer may see (``Store.current_themes``).
-SHARED = Viewer("\x00shared")
 
 
 @dataclass
@@ -187,7 +185,7 @@ class RankingService:
         The key is read first, so a decision arriving meanwhile only makes the next read
         refit again. ``reuse_saved`` takes the saved models when they were trained on exactly
         this state (a restarted server). The shared theme model learns only the theme labels
-        everyone may see (``SHARED``): imported ones and, in blind double screening, those of
+        everyone may see (``final=True``): imported ones and, in blind double screening, those of
         records final at title/abstract (a reviewer's themes stay theirs until then).
         """
         key = self._state_key(project_id)
@@ -207,7 +205,7 @@ class RankingService:
         theme_names = tuple(t.name for t in project.themes)
         theme_labels = sorted(
             (state.rows[r], names)
-            for r, names in self.store.current_themes(project_id, viewer=SHARED).items()
+            for r, names in self.store.current_themes(project_id, final=True).items()
             if r in state.rows
         )
         theme_rows = np.array([row for row, _ in theme_labels], dtype=np.int64)
@@ -490,13 +488,28 @@ class RankingService:
         target = self.project(project)
         ranking = self._ranking(target.project_id)
         running = self.jobs.running(target.project_id)
+        current = ranking.fitted.meta
+        saved = self.models.saved_meta(self._model_folder(target.project_id))
+        if target.mode == "double":
+            # Blind double screening: how many records carry theme labels is a figure of the
+            # final records only, whatever a model was trained on; without any, the themes
+            # rank by their text alone (zero-shot), as everyone may know.
+            shared = len(self.store.current_themes(target.project_id, final=True))
+            current, saved = (
+                meta
+                | {"theme_labelled": shared}
+                | ({"theme_mode": "zero-shot"} if not shared and meta.get("theme_mode") else {})
+                if meta and "theme_labelled" in meta
+                else meta
+                for meta in (current, saved)
+            )
         return {
             "project_id": target.project_id,
             "mode": ranking.mode,
             "embedding_model": self.encoder.model_id,
             "dimension": self.encoder.dimension,
-            "current": ranking.fitted.meta,
-            "saved": self.models.saved_meta(self._model_folder(target.project_id)),
+            "current": current,
+            "saved": saved,
             "training": running.to_dict() if running else None,
         }
 
@@ -543,6 +556,8 @@ class RankingService:
         ranking = self._ranking(target.project_id)
         texts = [record.text for record in records]
         with_text = [i for i, text in enumerate(texts) if text]
+        if not with_text:
+            raise ValidationError("no record has a title or an abstract", field="records")
         vectors = embed_texts(self.store, self.encoder, [texts[i] for i in with_text])
         X = self.models.new_features(
             ranking.vectors.features, vectors, [texts[i] for i in with_text]

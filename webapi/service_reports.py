@@ -37,7 +37,8 @@ class ReportService:
         pid = target.project_id
         figures = self.stats(pid, viewer=viewer)
         decisions = self.store.final_decisions(pid)
-        labelled_themes = self.store.current_themes(pid)
+        # Theme labels go with their decision: counted only where ``viewer`` may see them.
+        labelled_themes = self.store.current_themes(pid, viewer=viewer)
         figures["themes"] = [
             {
                 "theme": theme.name,

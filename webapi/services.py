@@ -142,7 +142,8 @@ class Screenwise(IngestService, RankingService, ReportService):
 
     def project(self, ref: int | str) -> Project:
         """A project by id (int, or a string of digits) or name."""
-        if isinstance(ref, str) and ref.isdigit():
+        # ASCII digits only: '¹' passes isdigit() but is no number int() reads.
+        if isinstance(ref, str) and ref.isascii() and ref.isdigit() and int(ref) < 2**63:
             try:
                 return self.store.project(int(ref))
             except NotFoundError:
@@ -164,7 +165,7 @@ class Screenwise(IngestService, RankingService, ReportService):
         maintainer: str | None = None,
     ) -> Project:
         """A new project; ``maintainer``, when given, becomes its first maintainer."""
-        if name.strip().isdigit():
+        if name.strip().isascii() and name.strip().isdigit():
             raise ValidationError(
                 "a project name cannot be a number: numbers in URLs are project ids", field="name"
             )

@@ -3,8 +3,10 @@ reviewer for their own tokens), and ``/api/projects/<project>/members`` (maintai
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
+
+from index.errors import ValidationError
 
 from .access import (
     Forbidden,
@@ -91,6 +93,9 @@ class Tokens(MethodView):
         """A new API token for the reviewer, shown in this answer only (the server keeps its
         SHA-256). The reviewer themselves or an administrator."""
         _self_or_admin(name, "create tokens for this reviewer")
+        if not request.get_data(cache=True).strip():
+            # The body is required (as documented): a new credential is asked for explicitly.
+            raise ValidationError('send a JSON body, e.g. {"label": "laptop"}', field="label")
         token = new_token()
         row = _store().add_token(name, token_hash(token), label=args["label"], actor=caller().name)
         return row | {"token": token}
@@ -104,7 +109,10 @@ class Token(MethodView):
         """Revoke a token: requests carrying it get 401 from now on. Its owner or an
         administrator; 404 for a token already revoked."""
         token = _store().token(token_id)
-        _self_or_admin(token["reviewer"], "revoke this token")
+        who = caller()
+        if token["reviewer"] != who.name and not who.is_admin:
+            # Not the caller's token: whose it is stays unsaid.
+            raise Forbidden("only the token's owner or an administrator may revoke it")
         return _store().revoke_token(token_id, actor=caller().name)
 
 

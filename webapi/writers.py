@@ -3,9 +3,12 @@ decisions.
 
 RIS carries the decision as the ASReview label note (``ASReview_relevant`` / ``_irrelevant`` /
 ``_not_seen``) first among the N1 notes, then screenwise's own notes (decision, reviewer,
-reason, note, themes). CSV has one column per field with ``label_included`` 1/0/empty, and is
-safe to open in a spreadsheet: cells that would start a formula are quoted with ``'`` (OWASP
-"CSV injection").
+reason, note, themes); a PMID goes in ``AN`` with ``DB  - PubMed``, as reference managers
+write it, and records carry no counter lines. CSV has one column per field with
+``label_included`` 1/0/empty, and is safe to open in a spreadsheet: cells that would start a
+formula are quoted with ``'`` (OWASP "CSV injection"). Its last column, ``screenwise_export``,
+tells the reader the file is screenwise's own: the quotes it added come off, and the decision,
+its reason and note, and the themes are restored.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import rispy
 
-from index.readers import RIS_NOTE_LABELS
+from index.readers import EXPORT_MARKER, EXPORT_VERSION, RIS_NOTE_LABELS
 
 FORMATS = ("csv", "ris")
 MEDIA_TYPES = {"csv": "text/csv", "ris": "application/x-research-info-systems"}
@@ -44,10 +47,17 @@ CSV_COLUMNS = (
     "decided_at",
     "themes",
     "source_file",
+    EXPORT_MARKER,
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _LABEL_NOTE = {label: note for note, label in RIS_NOTE_LABELS.items()}
-_RIS_MAPPING = {**rispy.TAG_KEY_MAPPING, "PM": "pubmed_id"}
+
+
+class _RisWriter(rispy.RisWriter):
+    """rispy's writer without the ``1.`` line it puts before each record (no RIS tag)."""
+
+    def set_header(self, count: int) -> str:
+        return ""
 
 
 def csv_safe(value: Any) -> str:
@@ -81,6 +91,7 @@ def to_csv(records: Iterable[dict[str, Any]]) -> str:
             "note": decision.get("note"),
             "decided_at": decision.get("created_at"),
             "themes": "; ".join(record["themes"]),
+            EXPORT_MARKER: EXPORT_VERSION,
         }
         writer.writerow([csv_safe(row[column]) for column in CSV_COLUMNS])
     return out.getvalue()
@@ -122,10 +133,20 @@ def to_ris(records: Iterable[dict[str, Any]]) -> str:
             "year": str(record["year"]) if record.get("year") else "",
             "journal_name": record.get("journal", ""),
             "doi": record.get("doi", ""),
-            "pubmed_id": record.get("pmid", ""),
+            "accession_number": record.get("pmid", ""),
+            "name_of_database": "PubMed" if record.get("pmid") else "",
             "urls": [record["url"]] if record.get("url") else [],
             "keywords": record["keywords"],
             "notes": _ris_notes(record),
         }
+        # A line break inside a value would end its tag: every value is one line.
+        entry = {
+            key: [_one_line(v) for v in value if v.strip()]
+            if isinstance(value, list) and key != "notes"
+            else _one_line(value)
+            if isinstance(value, str)
+            else value
+            for key, value in entry.items()
+        }
         entries.append({key: value for key, value in entry.items() if value})
-    return rispy.dumps(entries, mapping=_RIS_MAPPING)
+    return rispy.dumps(entries, implementation=_RisWriter)
