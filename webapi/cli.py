@@ -11,29 +11,61 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
-from classifier.relevance import DEFAULT_SETTING
-from classifier.relevance import SETTINGS as RELEVANCE_SETTINGS
 from index.errors import ScreenwiseError
-from index.readers import read_records
 
-from . import review
-from .access import new_token, token_hash
-from .services import SEARCH_FILTERS, Screenwise
-from .writers import FORMATS
+if TYPE_CHECKING:
+    from .services import Screenwise
 
+# The models' libraries (scikit-learn, scipy, torch, FAISS) load inside the commands that use
+# them, never at import: ``screenwise --help`` and the people commands start at once.
 DEMO_TOKEN_FILE = "demo-token"
+EXPORT_FORMATS = ("csv", "ris")  # webapi.writers.FORMATS; a test checks they agree
+RELEVANCE_DEFAULT = "logistic+maxcos+semantic"  # classifier.relevance.DEFAULT_SETTING; checked
+
+
+class LazyChoice(click.Choice):
+    """A ``click.Choice`` whose choices come from a function, called when first needed (to
+    check a value or to show them in a command's help), so their module loads only then."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        super().__init__(())
+        self._load = load
+        self._loaded: Sequence[str] | None = None
+
+    @property
+    def choices(self) -> Sequence[str]:  # type: ignore[override]
+        if self._loaded is None:
+            self._loaded = tuple(self._load())
+        return self._loaded
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        self._loaded = tuple(value) if value else None
+
+
+def _search_filters() -> Sequence[str]:
+    from .services import SEARCH_FILTERS
+
+    return SEARCH_FILTERS
+
+
+def _relevance_settings() -> Sequence[str]:
+    from classifier.relevance import SETTINGS
+
+    return sorted(SETTINGS)
 
 
 def _service(ctx: click.Context) -> Screenwise:
     obj = ctx.find_root().obj
     if obj.get("service") is None:
+        from .services import Screenwise
+
         obj["service"] = Screenwise(
             obj["home"], model=obj["model"], precision=obj["precision"], progress=True
         )
@@ -148,7 +180,7 @@ def import_(
 @click.option(
     "--filter",
     "filter_",
-    type=click.Choice(SEARCH_FILTERS),
+    type=LazyChoice(_search_filters),
     default="all",
     show_default=True,
     help="Which records to search.",
@@ -175,13 +207,19 @@ def search(
 @click.pass_context
 @_fails_cleanly
 def stats(ctx: click.Context, project: str, as_json: bool) -> None:
-    """Counts: records, duplicates, screened, included, excluded, per source file."""
+    """Counts: records, duplicates, then at title/abstract the records screened (a final
+    decision: include, exclude or maybe, as on the page and in the PRISMA diagram), each label
+    and those not screened yet; per source file."""
     figures = _service(ctx).stats(project)
     if as_json:
         _print_json(figures)
         return
-    for key in ("records", "duplicates", "without_text", "screened", "included", "excluded"):
+    for key in ("records", "duplicates", "without_text"):
         click.echo(f"{key:>13}: {figures[key]}")
+    for key in ("screened", "included", "excluded", "maybe", "unscreened"):
+        label = "not screened" if key == "unscreened" else key
+        indent = "  " if key in ("included", "excluded", "maybe") else ""
+        click.echo(f"{indent + label:>13}: {figures[key]}")
     for source in figures["sources"]:
         click.echo(f"{'file':>13}: {source['filename']} ({source['read']} read)")
 
@@ -229,7 +267,7 @@ def train(ctx: click.Context, project: str, as_json: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(EXPORT_FORMATS),
     default="csv",
     show_default=True,
     help="RIS or CSV (CSV cells are safe to open in a spreadsheet).",
@@ -268,6 +306,8 @@ def candidates(ctx: click.Context, project: str, as_json: bool, files: tuple[Pat
     already in the project name it and its decision.
     """
     service = _service(ctx)
+    from index.readers import read_records
+
     records = [record for path in files for record in read_records(path, ignore_labels=True)]
     ranked = service.candidates(project, records)
     if as_json:
@@ -320,8 +360,8 @@ def _seeds(_ctx: click.Context, _param: click.Parameter, value: str) -> list[int
 )
 @click.option(
     "--setting",
-    type=click.Choice(sorted(RELEVANCE_SETTINGS)),
-    default=DEFAULT_SETTING,
+    type=LazyChoice(_relevance_settings),
+    default=RELEVANCE_DEFAULT,
     show_default=True,
     help="Relevance model (the default is the one the benchmark chose).",
 )
@@ -368,6 +408,8 @@ def simulate(
     (ASReview's definitions, priors excluded). Vectors come from the home's embedding cache, so
     a second run of the same dataset embeds nothing.
     """
+    import numpy as np
+
     from .simulation import METRICS, run_simulation, write_outputs
 
     data, runs = run_simulation(
@@ -486,6 +528,8 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
 def user_demo(ctx: click.Context, project: str) -> None:
     """Make (once) the local administrator demo, maintainer of PROJECT, with a token kept in
     data/demo-token (readable by you only) so that serve can show it again."""
+    from .access import new_token, token_hash
+
     service = _service(ctx)
     store = service.store
     try:
@@ -518,6 +562,8 @@ def token() -> None:
 @_fails_cleanly
 def token_create(ctx: click.Context, label: str, name: str) -> None:
     """Create an API token for reviewer NAME and print it, this once (only its hash is kept)."""
+    from .access import new_token, token_hash
+
     secret = new_token()
     row = _service(ctx).store.add_token(name, token_hash(secret), label=label, actor=_actor())
     click.echo(secret)
@@ -616,6 +662,7 @@ def member_list(ctx: click.Context, project: str) -> None:
 @_fails_cleanly
 def prisma(ctx: click.Context, project: str, fmt: str | None, output: Path | None) -> None:
     """Draw the project's PRISMA 2020 flow diagram from its final decisions."""
+    from . import review
     from .prisma import render_png, render_svg
 
     service = _service(ctx)
@@ -660,6 +707,8 @@ def audit(ctx: click.Context, project: str | None, as_json: bool, as_csv: bool) 
     if as_json:
         _print_json(events)
     elif as_csv:
+        from . import review
+
         click.echo(review.audit_csv(events), nl=False)
     else:
         for e in events:

@@ -26,6 +26,7 @@ class PrismaCounts:
     screened: int
     screening_excluded: int
     awaiting_screening: int = 0
+    screening_maybe: int = 0
     sought_for_retrieval: int = 0
     not_retrieved: int = 0
     assessed: int = 0
@@ -47,6 +48,8 @@ def _lines(counts: PrismaCounts) -> dict[str, list[str]]:
         for reason, n in sorted(counts.fulltext_excluded.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     screened_excluded = [f"Records excluded (n = {counts.screening_excluded})"]
+    if counts.screening_maybe:
+        screened_excluded.append(f"Marked maybe, to decide (n = {counts.screening_maybe})")
     if counts.awaiting_screening:
         screened_excluded.append(f"Awaiting screening (n = {counts.awaiting_screening})")
     assessed_excluded = [

@@ -553,6 +553,22 @@ class EstimateSchema(ma.Schema):
     unscreened = fields.Integer()
     not_scored = fields.Integer(metadata={"description": "Unscreened records without text"})
     estimated_recall = fields.Float(allow_none=True)
+    decisions = fields.Integer(
+        metadata={"description": "Include/exclude decisions the estimate reads (final ones)"}
+    )
+    since_include = fields.Integer(
+        metadata={"description": "Decisions made after the last include"}
+    )
+    enough_evidence = fields.Boolean(
+        metadata={
+            "description": "Whether the estimate is worth reading yet: at least 100 decisions "
+            "and the last 20 of them without an include (until then the figure moves with every "
+            "include found)"
+        }
+    )
+    decisions_needed = fields.Integer(
+        metadata={"description": "About how many more decisions until enough_evidence (0 then)"}
+    )
 
 
 class MineSchema(ma.Schema):
@@ -631,6 +647,9 @@ class PrismaSchema(ma.Schema):
     screened = fields.Integer()
     screening_excluded = fields.Integer()
     awaiting_screening = fields.Integer()
+    screening_maybe = fields.Integer(
+        metadata={"description": "Screened records marked maybe (counted in screened)"}
+    )
     sought_for_retrieval = fields.Integer()
     not_retrieved = fields.Integer()
     assessed = fields.Integer()

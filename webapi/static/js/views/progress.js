@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { h, percent, plural } from "../dom.js";
 import { chartLegend, curveTable, recallChart } from "../chart.js";
-import { announce, showError, STAGES } from "../ui.js";
+import { announce, estimateWords, showError, STAGES } from "../ui.js";
 
 function stat(id, label, value, detail) {
   return h(
@@ -270,23 +270,27 @@ export async function show(main, { project, alive }) {
   const mine = progress.mine;
   const estimate = progress.estimate;
   const share = progress.records ? progress.screened / progress.records : 0;
-  const remaining =
-    estimate.expected === null
-      ? stat(
-          "stat-remaining",
-          "Relevant records left (estimate)",
-          "—",
-          "Appears once one record is included and one excluded.",
-        )
-      : stat(
-          "stat-remaining",
-          "Relevant records left (estimate)",
-          `≈ ${estimate.expected.toFixed(1)}`,
-          `${Math.round((estimate.level ?? 0.95) * 100)}\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)} among ${plural(estimate.unscreened, "unscreened record")}` +
-            (estimate.estimated_recall !== null
-              ? `; recall so far ≈ ${percent(estimate.estimated_recall)}`
-              : ""),
-        );
+  const words = estimateWords(estimate);
+  const remaining = stat(
+    "stat-remaining",
+    "Relevant records left (estimate)",
+    h(
+      "span",
+      { class: "estimate", "data-ready": words.ready ? "true" : "false" },
+      h("span", { class: "estimate-value", id: "estimate-value" }, words.value),
+      words.interval
+        ? h("span", { class: "estimate-interval", id: "estimate-interval" }, words.interval)
+        : null,
+    ),
+    h(
+      "span",
+      { id: "estimate-howto" },
+      words.howTo,
+      words.ready && estimate.estimated_recall !== null
+        ? ` Recall so far ≈\u00a0${percent(estimate.estimated_recall)}.`
+        : "",
+    ),
+  );
   const screenedBar = h("progress", {
     max: Math.max(progress.records, 1),
     value: progress.screened,
