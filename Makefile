@@ -6,6 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := data/demo/Cohen_2006_ADHD.csv
+DEMO_THEMES := data/demo/themes.csv
 DEMO_QUESTION := Efficacy and safety of drug treatments for attention deficit hyperactivity disorder (ADHD)
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -21,10 +22,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Import the demo review (labels set aside, so the queue is full), embed, index; make the local
+# Import the demo review (labels set aside, so the queue is full), embed, index; give it the
+# themes of data/demo/themes.csv (names and descriptions); make the local
 # administrator demo its maintainer, with a token in data/demo-token; then serve (which prints it).
 run: setup
 	$(BIN)/screenwise import --project demo --ignore-labels --question "$(DEMO_QUESTION)" $(DEMO)
+	$(BIN)/screenwise theme add --project demo --exist-ok --file $(DEMO_THEMES)
 	$(BIN)/screenwise user demo --project demo
 	$(BIN)/screenwise serve --host $(HOST) --port $(PORT)
 

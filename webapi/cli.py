@@ -551,6 +551,110 @@ def user_demo(ctx: click.Context, project: str) -> None:
 
 
 @main.group()
+def theme() -> None:
+    """List, add, rename and describe a project's themes (labels are kept on a rename)."""
+
+
+@theme.command("list")
+@click.option("--project", required=True, help="Project name or id.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+@_fails_cleanly
+def theme_list(ctx: click.Context, project: str, as_json: bool) -> None:
+    """The project's themes in order, each with its description."""
+    themes = _service(ctx).project(project).to_dict()["themes"]
+    if as_json:
+        _print_json(themes)
+        return
+    for number, t in enumerate(themes, 1):
+        click.echo(f"{number}. {t['name']}" + (f": {t['description']}" if t["description"] else ""))
+
+
+def _themes_file(path: Path) -> list[tuple[str, str]]:
+    """(name, description) per row of a CSV file with the columns name and description."""
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "name" not in reader.fieldnames:
+            raise click.BadParameter(f"{path}: needs a header row with a 'name' column")
+        rows = []
+        for line, row in enumerate(reader, 2):
+            name = (row.get("name") or "").strip()
+            if not name:
+                raise click.BadParameter(f"{path}, line {line}: the name is empty")
+            rows.append((name, (row.get("description") or "").strip()))
+    return rows
+
+
+@theme.command("add")
+@click.option("--project", required=True, help="Project name or id.")
+@click.option("--description", default="", help="What the theme covers (helps suggestions).")
+@click.option(
+    "--file",
+    "themes_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Add every theme of a CSV file with the columns name and description.",
+)
+@click.option(
+    "--exist-ok",
+    is_flag=True,
+    help="A theme that is there already gets the description given instead of an error.",
+)
+@click.argument("name", required=False)
+@click.pass_context
+@_fails_cleanly
+def theme_add(
+    ctx: click.Context,
+    project: str,
+    description: str,
+    themes_file: Path | None,
+    exist_ok: bool,
+    name: str | None,
+) -> None:
+    """Add theme NAME (or the themes of --file) after the project's others."""
+    if (name is None) == (themes_file is None):
+        raise click.UsageError("give a theme NAME or --file, one of the two")
+    wanted = _themes_file(themes_file) if themes_file else [(name or "", description)]
+    service = _service(ctx)
+    for theme_name, text in wanted:
+        known = {t.name: t for t in service.project(project).themes}
+        if theme_name in known and exist_ok:
+            if known[theme_name].description != text:
+                service.update_theme(project, theme_name, description=text, actor=_actor())
+                click.echo(f"theme {theme_name!r}: description updated")
+            else:
+                click.echo(f"theme {theme_name!r}: there already")
+            continue
+        service.add_theme(project, theme_name, text, actor=_actor())
+        click.echo(f"theme {theme_name!r} added")
+
+
+@theme.command("rename")
+@click.option("--project", required=True, help="Project name or id.")
+@click.argument("name")
+@click.argument("new_name")
+@click.pass_context
+@_fails_cleanly
+def theme_rename(ctx: click.Context, project: str, name: str, new_name: str) -> None:
+    """Rename theme NAME to NEW_NAME; records labelled with it keep the label."""
+    _service(ctx).update_theme(project, name, name=new_name, actor=_actor())
+    click.echo(f"theme {name!r} is now {new_name!r}")
+
+
+@theme.command("describe")
+@click.option("--project", required=True, help="Project name or id.")
+@click.argument("name")
+@click.argument("description")
+@click.pass_context
+@_fails_cleanly
+def theme_describe(ctx: click.Context, project: str, name: str, description: str) -> None:
+    """Set what theme NAME covers: suggestions start from its name and description."""
+    _service(ctx).update_theme(project, name, description=description, actor=_actor())
+    click.echo(f"theme {name!r} described")
+
+
+@main.group()
 def token() -> None:
     """Create, list and revoke reviewers' API tokens."""
 

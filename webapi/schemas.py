@@ -140,6 +140,22 @@ class ProjectCreateSchema(ma.Schema):
         return data
 
 
+class ThemeUpdateSchema(ma.Schema):
+    theme = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The theme's current name"},
+    )
+    name = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "A new name; the theme's labels keep to it"},
+    )
+    description = fields.String(
+        validate=validate.Length(max=20000),
+        metadata={"description": "A new description (what the theme covers)"},
+    )
+
+
 class ProjectUpdateSchema(ma.Schema):
     question = fields.String(validate=validate.Length(max=20000))
     mode = fields.String(validate=validate.OneOf(SCREENING_MODES))

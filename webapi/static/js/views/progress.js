@@ -167,7 +167,8 @@ function prismaAlt(counts) {
   return (
     `PRISMA 2020 flow diagram: ${counts.identified} records identified, ` +
     `${counts.duplicates_removed} duplicates removed, ${counts.screened} records screened, ` +
-    `${counts.screening_excluded} excluded, ${counts.sought_for_retrieval} reports sought, ` +
+    `${counts.screening_excluded} excluded, ${counts.screening_maybe} marked maybe, ` +
+    `${counts.awaiting_screening} awaiting screening, ${counts.sought_for_retrieval} reports sought, ` +
     `${counts.not_retrieved} not retrieved, ${counts.assessed} assessed, ` +
     `${counts.included} studies included.`
   );
@@ -208,6 +209,7 @@ function prismaCard(project, counts, image) {
     ["Duplicates removed", counts.duplicates_removed],
     ["Records screened", counts.screened],
     ["Records excluded", counts.screening_excluded],
+    ["Marked maybe", counts.screening_maybe],
     ["Awaiting screening", counts.awaiting_screening],
     ["Reports sought for retrieval", counts.sought_for_retrieval],
     ["Reports not retrieved", counts.not_retrieved],

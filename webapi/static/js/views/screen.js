@@ -50,16 +50,33 @@ function saveUndo(projectId, stage, stack) {
 
 // -- pieces of the record card ---------------------------------------------------------
 
-function scoreChip(item) {
+/** The queue's first record: where it ranks among the unscreened (the scale a reviewer can
+ * read), with the score itself and what its scale is in the tooltip. */
+function scoreChip(item, queue) {
   if (item.score === null || item.score === undefined)
     return h("span", { class: "chip chip-score muted" }, "Not scored");
-  const name =
-    { model: "Relevance", similarity: "Similarity", question: "Match to question" }[item.mode] ||
-    "Score";
+  const unscreened = Math.max(queue.unscreened || 1, 1);
+  const share = Math.max((100 * (item.rank || 1)) / unscreened, 0.1);
+  const top = share < 1 ? share.toFixed(1) : Math.round(share);
+  const scale = {
+    model:
+      "relevance score: the relevance model's blend of z-scores, 0 for an average unscreened record",
+    similarity: "similarity: cosine to the nearest included record, from −1 to 1",
+    question: "match to the question: cosine to the review question, from −1 to 1",
+  }[item.mode];
+  const by = { model: "relevance", similarity: "similarity", question: "match to question" }[
+    item.mode
+  ];
   return h(
     "span",
-    { class: "chip chip-score", id: "record-score", "data-mode": item.mode },
-    `${name} ${item.score.toFixed(2)}`,
+    {
+      class: "chip chip-score",
+      id: "record-score",
+      "data-mode": item.mode,
+      title: `Ranked ${(item.rank || 1).toLocaleString()} of ${unscreened.toLocaleString()} unscreened by ${by}; ${scale || "score"} ${item.score.toFixed(2)}.`,
+    },
+    `Top ${top}\u00a0% of unscreened`,
+    h("span", { class: "chip-value" }, ` · ${by} ${item.score.toFixed(2)}`),
   );
 }
 
@@ -407,7 +424,7 @@ export async function show(main, ctx) {
     const top = h("div", { class: "record-top" });
     if (state.source === "queue") {
       top.append(
-        scoreChip(record),
+        scoreChip({ ...record, rank: 1 }, state.queue),
         h("span", { class: "mode", id: "record-mode" }, modeSentence(state.queue, stage)),
       );
     } else {
