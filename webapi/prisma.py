@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 NOT_RETRIEVED = "report not retrieved"
+FIGURE_WIDTH = 9.6  # inches
+FONT_SIZE = 11  # points
+PRINT_DPI = 300
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def _lines(counts: PrismaCounts) -> dict[str, list[str]]:
     }
 
 
-def _short(name: str, limit: int = 44) -> str:
+def _short(name: str, limit: int = 36) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
@@ -100,10 +103,12 @@ def _figure(counts: PrismaCounts) -> Figure:
     ]
     # Identification and Included each span one row: room for their rotated labels.
     heights[0] = max(heights[0], 1.6)
-    heights[-1] = max(heights[-1], 1.0)
+    heights[-1] = max(heights[-1], 1.2)
     gap = 0.45
     total = sum(heights) + gap * (len(rows) + 1)
-    fig = Figure(figsize=(11.4, total * 0.62 + 0.6))
+    # 9.6 in wide with 11 pt text: shown at the page's width (about 820 px) the text is about
+    # 13 px, and a PNG at print resolution (300 dpi) is 2,880 px wide.
+    fig = Figure(figsize=(FIGURE_WIDTH, total * 0.62 + 0.6))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 11.2)
     ax.set_ylim(0, total)
@@ -132,7 +137,7 @@ def _figure(counts: PrismaCounts) -> Figure:
                 x + 0.15,
                 top - 0.28 - i * line_h,
                 line,
-                fontsize=10,
+                fontsize=FONT_SIZE,
                 va="center",
                 family="DejaVu Sans",
                 gid=f"prisma-{key}-{i}",
@@ -178,7 +183,7 @@ def _figure(counts: PrismaCounts) -> Figure:
             rotation=90,
             ha="center",
             va="center",
-            fontsize=10,
+            fontsize=FONT_SIZE,
             fontweight="bold",
         )
     return fig
@@ -194,8 +199,8 @@ def render_svg(counts: PrismaCounts) -> str:
     return buffer.getvalue()
 
 
-def render_png(counts: PrismaCounts, dpi: int = 110) -> bytes:
-    """The diagram as a PNG image."""
+def render_png(counts: PrismaCounts, dpi: int = PRINT_DPI) -> bytes:
+    """The diagram as a PNG image, at print resolution by default."""
     buffer = io.BytesIO()
     _figure(counts).savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

@@ -236,7 +236,8 @@ function prismaCard(project, counts, image) {
     ),
     h(
       "details",
-      { class: "curve-table" },
+      // Open where the diagram is too small to read: a phone's screen.
+      { class: "curve-table", open: window.matchMedia("(max-width: 640px)").matches },
       h("summary", null, "The diagram's numbers as a table"),
       h(
         "table",
