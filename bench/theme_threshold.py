@@ -76,7 +76,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", type=float, default=0.9, help="precision to reach")
     parser.add_argument(
+        "--zero-shot-precision",
+        type=float,
+        default=0.8,
+        help="precision to reach before any label (the model has only the themes' text)",
+    )
+    parser.add_argument(
         "--open-set", type=float, default=0.1, help="most left-out records with a suggestion"
+    )
+    parser.add_argument(
+        "--settings",
+        default="0,5,20,full",
+        help="closed-set settings to run: labeled records per theme, 'full' for the folds",
+    )
+    parser.add_argument(
+        "--open-set-labels",
+        default="0,10",
+        help="labeled records per remaining theme in the open-set check (0: zero-shot)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -103,7 +119,10 @@ def main() -> None:
 
     # 1. closed set
     closed: dict[str, dict[float, tuple[float, float, float]]] = {}
-    for per_theme in SETTINGS:
+    chosen_settings = [
+        None if part == "full" else int(part) for part in args.settings.split(",") if part
+    ]
+    for per_theme in [setting for setting in SETTINGS if setting in chosen_settings]:
         label = {0: "zero-shot", None: "full folds"}.get(per_theme, f"{per_theme} per theme")
         probas, truths = [], []
         for train, test in folds:
@@ -122,23 +141,28 @@ def main() -> None:
         print(f"{label}: done", flush=True)
 
     # 2. open set: one theme left out of the project at a time
-    open_set: dict[float, list[float]] = {t: [] for t in THRESHOLDS}
-    kept_precision: dict[float, list[float]] = {t: [] for t in THRESHOLDS}
-    for h in range(len(themes)):
-        keep = np.array([t for t in range(len(themes)) if t != h])
-        outside = np.flatnonzero((Y[:, h] > 0) & (Y[:, keep].sum(axis=1) == 0))
-        inside = np.flatnonzero(Y[:, keep].sum(axis=1) > 0)
-        labeled = per_theme_sample(Y[:, keep], inside, 10, rng)
-        labeled = labeled[Y[labeled][:, keep].sum(axis=1) > 0]
-        test_inside = np.setdiff1d(inside, labeled)
-        text = (names[keep], descs[keep])
-        sub_Y = Y[:, keep]
-        proba_out = suite_scores(suite, corpus, labeled, sub_Y, outside, text)
-        proba_in = suite_scores(suite, corpus, labeled, sub_Y, test_inside, text)
-        for t in THRESHOLDS:
-            open_set[t].append(float((proba_out >= t).any(axis=1).mean()))
-            kept_precision[t].append(rates(proba_in, sub_Y[test_inside], t)[0])
-    print("open set: done\n", flush=True)
+    open_set: dict[int, dict[float, list[float]]] = {}
+    kept_precision: dict[int, dict[float, list[float]]] = {}
+    for labels_per_theme in [int(n) for n in args.open_set_labels.split(",") if n]:
+        out_rates = open_set[labels_per_theme] = {t: [] for t in THRESHOLDS}
+        in_rates = kept_precision[labels_per_theme] = {t: [] for t in THRESHOLDS}
+        for h in range(len(themes)):
+            keep = np.array([t for t in range(len(themes)) if t != h])
+            outside = np.flatnonzero((Y[:, h] > 0) & (Y[:, keep].sum(axis=1) == 0))
+            inside = np.flatnonzero(Y[:, keep].sum(axis=1) > 0)
+            labeled = np.zeros(0, dtype=np.int64)
+            if labels_per_theme:
+                labeled = per_theme_sample(Y[:, keep], inside, labels_per_theme, rng)
+            test_inside = np.setdiff1d(inside, labeled)
+            text = (names[keep], descs[keep])
+            sub_Y = Y[:, keep]
+            proba_out = suite_scores(suite, corpus, labeled, sub_Y, outside, text)
+            proba_in = suite_scores(suite, corpus, labeled, sub_Y, test_inside, text)
+            for t in THRESHOLDS:
+                out_rates[t].append(float((proba_out >= t).any(axis=1).mean()))
+                in_rates[t].append(rates(proba_in, sub_Y[test_inside], t)[0])
+        print(f"open set, {labels_per_theme} labeled per theme: done", flush=True)
+    print()
 
     print(f"## Closed set: precision / recall / coverage of suggestions ({len(X)} records)\n")
     print(
@@ -150,41 +174,59 @@ def main() -> None:
             ],
         )
     )
-    print("\n## Open set: one theme left out, 10 labeled per remaining theme (mean of 13)\n")
+    print(
+        "\n## Open set: one theme left out, mean of 13: left-out records with a suggestion"
+        " / precision on the other themes' records\n"
+    )
     print(
         markdown_table(
-            ["threshold", "left-out records with a suggestion", "precision on the others"],
+            ["labeled per remaining theme", *(f"p >= {t}" for t in THRESHOLDS)],
             [
-                [f"{t}", f"{np.mean(open_set[t]):.2f}", f"{np.nanmean(kept_precision[t]):.2f}"]
-                for t in THRESHOLDS
+                [
+                    "zero-shot" if n == 0 else str(n),
+                    *(
+                        f"{np.mean(open_set[n][t]):.2f} / {np.nanmean(kept_precision[n][t]):.2f}"
+                        for t in THRESHOLDS
+                    ),
+                ]
+                for n in open_set
             ],
         )
     )
+
+    def lowest(settings: list[str], open_rows: list[int], precision: float) -> float | None:
+        return next(
+            (
+                t
+                for t in THRESHOLDS
+                if all(closed[label][t][0] >= precision for label in settings)
+                and all(np.mean(open_set[n][t]) <= args.open_set for n in open_rows)
+            ),
+            None,
+        )
+
     labeled_settings = [label for label in closed if label != "zero-shot"]
-    chosen = next(
-        (
-            t
-            for t in THRESHOLDS
-            if all(closed[label][t][0] >= args.precision for label in labeled_settings)
-            and np.mean(open_set[t]) <= args.open_set
-        ),
-        None,
-    )
-    print(
-        f"\nChosen threshold (precision >= {args.precision} with labels, left-out records "
-        f"with a suggestion <= {args.open_set}): {chosen}"
-    )
-    zero = closed["zero-shot"]
-    print(
-        "Zero-shot at that threshold: precision / recall / coverage "
-        + (" / ".join(f"{v:.2f}" for v in zero[chosen]) if chosen else "n/a")
-    )
+    labeled_open = [n for n in open_set if n > 0]
+    if labeled_settings:
+        print(
+            f"\nWith labels: lowest threshold with precision >= {args.precision} and left-out"
+            f" records with a suggestion <= {args.open_set}: "
+            f"{lowest(labeled_settings, labeled_open, args.precision)}"
+        )
+    if "zero-shot" in closed:
+        print(
+            f"Zero-shot: lowest threshold with precision >= {args.zero_shot_precision} and "
+            f"left-out records with a suggestion <= {args.open_set}: "
+            f"{lowest(['zero-shot'], [0] if 0 in open_set else [], args.zero_shot_precision)}"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         results = {
             "closed": {k: {str(t): v for t, v in row.items()} for k, row in closed.items()},
-            "open_set": {str(t): float(np.mean(v)) for t, v in open_set.items()},
-            "chosen": chosen,
+            "open_set": {
+                str(n): {str(t): float(np.mean(v)) for t, v in row.items()}
+                for n, row in open_set.items()
+            },
         }
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
 

@@ -255,7 +255,7 @@ def test_cli_constants_agree_with_their_modules():
 
 
 def test_stats_counts_maybes_as_screened(runner, service):
-    assert runner(["import", "--project", "p", str(ADHD)]).exit_code == 0
+    assert runner(["import", "--project", "p", "--ignore-labels", str(ADHD)]).exit_code == 0
     make = service.store.create_reviewer
     make("ann", actor="tests")
     ids = [r["record_id"] for r in service.records("p", status="unscreened", limit=3)["items"]]
@@ -281,7 +281,7 @@ THEMES_CSV = "name,description\nStimulants,Methylphenidate and amphetamines\nAdu
 
 
 def test_themes_are_added_renamed_and_described_with_labels_kept(runner, service, tmp_path):
-    assert runner(["import", "--project", "p", str(ADHD)]).exit_code == 0
+    assert runner(["import", "--project", "p", "--ignore-labels", str(ADHD)]).exit_code == 0
     themes_file = tmp_path / "themes.csv"
     themes_file.write_text(THEMES_CSV, encoding="utf-8")
     result = runner(["theme", "add", "--project", "p", "--file", str(themes_file)])
