@@ -13,7 +13,7 @@ PORT ?= 5000
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup browser run test lint format bench clean
+.PHONY: setup browser run test test-quick lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The quick subset while working: everything but the real-model and browser tests.
+test-quick: setup
+	$(BIN)/python -m pytest -m "not model and not browser"
 
 lint: setup
 	$(BIN)/ruff check --fix .
