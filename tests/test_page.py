@@ -930,6 +930,36 @@ def test_theme_suggestions_stay_suggestions(page, screenshot_dir, service):
     # Deciding again without touching the chips sends no themes.
     press_and_wait_for_next(page, "e")
     assert "themes" not in bodies[-1]
+    third = int(page.locator("#record").get_attribute("data-record-id"))
+    page.keyboard.press("1")
+    press_and_wait_for_next(page, "i")
+    assert service.store.current_themes(1) == {third: [DESCRIBED[0][0]]}
+
+    # Settings: a rename keeps the label, a new theme comes with its description.
+    page.click("#project-nav >> text=Settings")
+    page.wait_for_selector("#settings-themes .theme-edit")
+    page.fill("#edit-theme-name-0", "Young people")
+    page.press("#edit-theme-name-0", "Enter")
+    page.wait_for_selector("#settings-themes .success")
+    page.fill("#new-theme-name", "Injury")
+    page.fill("#new-theme-description", "Physical injury, accidents, burns")
+    page.press("#new-theme-name", "Enter")
+    page.wait_for_selector("#edit-theme-name-3")
+    assert_controls_labelled(page)
+    shoot(page, screenshot_dir, "settings-themes-1366x768")
+    assert service.store.current_themes(1) == {third: ["Young people"]}
+    assert [(t.name, t.description) for t in service.project(1).themes] == [
+        ("Young people", DESCRIBED[0][1]),
+        *DESCRIBED[1:],
+        ("Injury", "Physical injury, accidents, burns"),
+    ]
+    page.click("#project-nav >> text=Screen")
+    record_ready(page)
+    assert page.locator(".chip-theme .chip-name").all_inner_texts() == [
+        "Young people",
+        *(name for name, _ in DESCRIBED[1:]),
+        "Injury",
+    ]
 
 
 def estimate_figures(page) -> str:

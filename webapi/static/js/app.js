@@ -111,7 +111,7 @@ function renderNav(route, project) {
                 }
               },
             },
-            h("span", { class: "btn-text" }, "Export "),
+            h("span", { class: "btn-text" }, "Export"),
             format.toUpperCase(),
           ),
         ),
