@@ -13,18 +13,20 @@ normal outcome. This script measures, on the Cohen drug-class theme set
 ``theme_scores`` (the service's code path, the whole corpus passed as it passes it):
 
 1. Closed set, 5-fold cross-validation (stratified on each record's first theme, fixed seed):
-   for labeled sets of 0 (zero-shot), 5 and 20 records per theme and the full training folds,
-   per threshold: precision (share of suggested record-theme pairs that are right), recall
-   (share of the test records' themes that were suggested) and coverage (share of test records
-   with at least one suggestion).
+   for labeled sets of 0 (zero-shot), 5 and 20 records per theme and the full training folds
+   (``--settings``), per threshold: precision (share of suggested record-theme pairs that are
+   right), recall (share of the test records' themes that were suggested) and coverage (share
+   of test records with at least one suggestion).
 2. Open set: each theme in turn is left out of the project entirely (its records stay in the
-   corpus, unlabeled); with 10 labeled records per remaining theme, the share of the left-out
-   theme's records that get any suggestion at each threshold (all of those suggestions are
-   wrong: no theme of the project fits them), averaged over the 13 themes.
+   corpus, unlabeled); with 0 (zero-shot) and 10 labeled records per remaining theme
+   (``--open-set-labels``), the share of the left-out theme's records that get any suggestion
+   at each threshold (every one of them wrong: no theme of the project fits), and the precision
+   on the other records, averaged over the 13 themes.
 
-The chosen threshold is the lowest at which suggestions are right at least ``--precision``
-of the time in every labeled setting of table 1 and at most ``--open-set`` of the left-out
-records get a suggestion; it is printed last.
+With labels, the chosen threshold is the lowest at which suggestions are right at least
+``--precision`` of the time in every labeled setting of table 1 and at most ``--open-set`` of
+the left-out records get one; for zero-shot the same with ``--zero-shot-precision``. Both are
+printed last ("None": no threshold qualifies).
 """
 
 from __future__ import annotations
