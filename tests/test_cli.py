@@ -316,3 +316,25 @@ def test_themes_are_added_renamed_and_described_with_labels_kept(runner, service
     assert {t["theme"] for t in suggested} == {"Stimulant drugs", "Adults"}
     assert runner(["theme", "rename", "--project", "p", "Nope", "X"]).exit_code == 1
     assert runner(["theme", "add", "--project", "p"]).exit_code == 2  # a name or --file
+
+
+def test_the_demo_themes_file_gives_six_described_themes(runner, tmp_path):
+    """What make run adds to the demo review (data/demo/themes.csv), twice without error."""
+    from pathlib import Path
+
+    demo = Path(__file__).parent.parent / "data" / "demo"
+    assert runner(["import", "--project", "demo", str(demo / "Cohen_2006_ADHD.csv")]).exit_code == 0
+    for _ in range(2):
+        args = ["theme", "add", "--project", "demo", "--exist-ok", "--file"]
+        result = runner([*args, str(demo / "themes.csv")])
+        assert result.exit_code == 0, result.output
+    themes = json.loads(runner(["theme", "list", "--project", "demo", "--json"]).output)
+    assert [t["name"] for t in themes] == [
+        "Stimulants",
+        "Non-stimulants",
+        "Adverse effects",
+        "Adults",
+        "Long-term treatment",
+        "Comorbid conditions",
+    ]
+    assert all(len(t["description"]) > 40 for t in themes)
