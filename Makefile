@@ -6,13 +6,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := data/demo/Cohen_2006_ADHD.csv
+DEMO_THEMES := data/demo/themes.csv
 DEMO_QUESTION := Efficacy and safety of drug treatments for attention deficit hyperactivity disorder (ADHD)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup browser run test lint format bench clean fuzz
+.PHONY: setup browser run test test-quick lint format bench clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,10 +22,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Import the demo review (labels set aside, so the queue is full), embed, index; make the local
+# Import the demo review (labels set aside, so the queue is full), embed, index; give it the
+# themes of data/demo/themes.csv (names and descriptions); make the local
 # administrator demo its maintainer, with a token in data/demo-token; then serve (which prints it).
 run: setup
 	$(BIN)/screenwise import --project demo --ignore-labels --question "$(DEMO_QUESTION)" $(DEMO)
+	$(BIN)/screenwise theme add --project demo --exist-ok --file $(DEMO_THEMES)
 	$(BIN)/screenwise user demo --project demo
 	$(BIN)/screenwise serve --host $(HOST) --port $(PORT)
 
@@ -53,6 +56,10 @@ EXAMPLES ?= 100
 fuzz: setup
 	$(BIN)/python -m tests.fuzz_api --examples $(EXAMPLES)
 	FUZZ_EXAMPLES=$$(( $(EXAMPLES) * 10 )) $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz_readers.py
+
+# The quick subset while working: everything but the real-model and browser tests.
+test-quick: setup
+	$(BIN)/python -m pytest -m "not model and not browser"
 
 lint: setup
 	$(BIN)/ruff check --fix .

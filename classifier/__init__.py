@@ -4,13 +4,25 @@ relevant records left, simulation metrics, and artifacts written without pickle.
 It imports neither ``index`` nor ``webapi``; arrays and ids are its whole interface.
 """
 
-from classifier.estimate import RemainingEstimate, estimate_remaining
-from classifier.features import CorpusFeatures
-from classifier.metrics import recall_curve, screening_metrics
-from classifier.ranking import question_scores, rank
-from classifier.relevance import DEFAULT_SETTING, SETTINGS, RelevanceModel
-from classifier.simulate import SimulationRun, draw_priors, simulate
-from classifier.themes import ThemeModel
+# Each name is imported on first use (PEP 562), so that importing one module of the package
+# (``classifier.artifacts`` for its error, say) does not load scipy and scikit-learn: the
+# command line's ``--help`` stays fast.
+_MODULES = {
+    "RemainingEstimate": "estimate",
+    "estimate_remaining": "estimate",
+    "CorpusFeatures": "features",
+    "recall_curve": "metrics",
+    "screening_metrics": "metrics",
+    "question_scores": "ranking",
+    "rank": "ranking",
+    "DEFAULT_SETTING": "relevance",
+    "SETTINGS": "relevance",
+    "RelevanceModel": "relevance",
+    "SimulationRun": "simulate",
+    "draw_priors": "simulate",
+    "simulate": "simulate",
+    "ThemeModel": "themes",
+}
 
 __all__ = [
     "DEFAULT_SETTING",
@@ -28,3 +40,11 @@ __all__ = [
     "screening_metrics",
     "simulate",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _MODULES:
+        raise AttributeError(f"module 'classifier' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"classifier.{_MODULES[name]}"), name)

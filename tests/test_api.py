@@ -723,6 +723,8 @@ def test_every_operation_is_exercised_with_its_documented_responses(client, adhd
     client.delete(f"{p}/members/bob")
     client.delete(f"/api/tokens/{token['token_id']}")
     client.patch(p, json={"exclusion_reasons": {"full_text": ["wrong population"]}})
+    client.post(f"{p}/themes", json={"name": "Adults", "description": "ADHD in adults"})
+    client.patch(f"{p}/themes", json={"theme": "Adults", "name": "Adult ADHD"})
     client.get(f"{p}/conflicts")
     client.get(f"{p}/audit")
     client.get("/api/audit")

@@ -170,7 +170,11 @@ def test_simulate_writes_order_metrics_and_curve_and_embeds_once(runner, service
             assert value == pytest.approx(expected[name], abs=1e-6)
         assert run["metrics"]["loss"] < 0.4  # far better than random order (about 0.5)
     assert runs[0]["priors"] != runs[1]["priors"]
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = png.read_bytes()
+    assert image[:8] == b"\x89PNG\r\n\x1a\n"
+    # Titled with what was simulated (also kept as the PNG's Title).
+    title = f"{ANTIHISTAMINES.stem}: {len(dataset)} records"
+    assert title.encode() in image and b"retrain fast, seeds 0, 1" in image
     embedded = service.encoder.encoded
     again = runner([*args[:-1], "--seeds", "0", str(ANTIHISTAMINES), "--json", str(out)])
     assert again.exit_code == 0, again.output
@@ -215,3 +219,122 @@ def test_candidates_ranks_new_hits_and_flags_screened_duplicates(runner, tmp_pat
     assert positions and sum(positions) / len(positions) < 0.25 * len(ranked)
     text = runner(["candidates", "--project", "p", str(new)]).output
     assert "[duplicate of record" in text
+
+
+def test_help_loads_no_model_library():
+    """``screenwise --help`` (and the package it lives in) imports none of the models'
+    libraries: they load in the commands that use them."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "sentence_transformers", "faiss", "sklearn", "scipy", "transformers")
+    code = (
+        "import sys\n"
+        "from webapi.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "Usage:" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_cli_constants_agree_with_their_modules():
+    from classifier.relevance import DEFAULT_SETTING, SETTINGS
+    from webapi import cli
+    from webapi.writers import FORMATS
+
+    assert tuple(cli.EXPORT_FORMATS) == tuple(FORMATS)
+    assert cli.RELEVANCE_DEFAULT == DEFAULT_SETTING
+    assert list(cli._relevance_settings()) == sorted(SETTINGS)
+
+
+def test_stats_counts_maybes_as_screened(runner, service):
+    assert runner(["import", "--project", "p", "--ignore-labels", str(ADHD)]).exit_code == 0
+    make = service.store.create_reviewer
+    make("ann", actor="tests")
+    ids = [r["record_id"] for r in service.records("p", status="unscreened", limit=3)["items"]]
+    for record_id, label in zip(ids, ["include", "exclude", "maybe"], strict=True):
+        service.decide("p", record_id, label=label, reviewer="ann")
+    figures = service.stats("p")
+    lines = dict(
+        (key.strip(), value.strip())
+        for key, value in (
+            line.split(":", 1) for line in runner(["stats", "--project", "p"]).output.splitlines()
+        )
+        if key.strip() != "file"
+    )
+    assert lines["screened"] == str(figures["screened"])
+    assert int(lines["screened"]) == (
+        int(lines["included"]) + int(lines["excluded"]) + int(lines["maybe"])
+    )
+    assert lines["maybe"] == "1"
+    assert int(lines["screened"]) + int(lines["not screened"]) == int(lines["records"])
+
+
+THEMES_CSV = "name,description\nStimulants,Methylphenidate and amphetamines\nAdults,\n"
+
+
+def test_themes_are_added_renamed_and_described_with_labels_kept(runner, service, tmp_path):
+    assert runner(["import", "--project", "p", "--ignore-labels", str(ADHD)]).exit_code == 0
+    themes_file = tmp_path / "themes.csv"
+    themes_file.write_text(THEMES_CSV, encoding="utf-8")
+    result = runner(["theme", "add", "--project", "p", "--file", str(themes_file)])
+    assert result.exit_code == 0, result.output
+    # Again with --exist-ok (as make run does every time): nothing changes, no error.
+    again = runner(["theme", "add", "--project", "p", "--exist-ok", "--file", str(themes_file)])
+    assert again.exit_code == 0 and "there already" in again.output
+    assert runner(["theme", "add", "--project", "p", "Adults"]).exit_code == 1  # taken
+    service.store.create_reviewer("ann", actor="tests")
+    [first, second] = [
+        r["record_id"] for r in service.records("p", status="unscreened", limit=2)["items"]
+    ]
+    service.decide("p", first, label="include", reviewer="ann", themes=["Stimulants", "Adults"])
+    service.decide("p", second, label="include", reviewer="ann", themes=["Adults"])
+
+    result = runner(["theme", "rename", "--project", "p", "Stimulants", "Stimulant drugs"])
+    assert result.exit_code == 0, result.output
+    result = runner(["theme", "describe", "--project", "p", "Adults", "ADHD in adults"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(runner(["theme", "list", "--project", "p", "--json"]).output)
+    assert listed == [
+        {"name": "Stimulant drugs", "description": "Methylphenidate and amphetamines"},
+        {"name": "Adults", "description": "ADHD in adults"},
+    ]
+    pid = service.project("p").project_id
+    assert service.store.current_themes(pid) == {
+        first: ["Stimulant drugs", "Adults"],
+        second: ["Adults"],
+    }
+    # Suggestions follow the themes as they are now.
+    suggested = service.record_themes("p", [first])[0]["themes"]
+    assert {t["theme"] for t in suggested} == {"Stimulant drugs", "Adults"}
+    assert runner(["theme", "rename", "--project", "p", "Nope", "X"]).exit_code == 1
+    assert runner(["theme", "add", "--project", "p"]).exit_code == 2  # a name or --file
+
+
+def test_the_demo_themes_file_gives_six_described_themes(runner, tmp_path):
+    """What make run adds to the demo review (data/demo/themes.csv), twice without error."""
+    from pathlib import Path
+
+    demo = Path(__file__).parent.parent / "data" / "demo"
+    assert runner(["import", "--project", "demo", str(demo / "Cohen_2006_ADHD.csv")]).exit_code == 0
+    for _ in range(2):
+        args = ["theme", "add", "--project", "demo", "--exist-ok", "--file"]
+        result = runner([*args, str(demo / "themes.csv")])
+        assert result.exit_code == 0, result.output
+    themes = json.loads(runner(["theme", "list", "--project", "demo", "--json"]).output)
+    assert [t["name"] for t in themes] == [
+        "Stimulants",
+        "Non-stimulants",
+        "Adverse effects",
+        "Adults",
+        "Long-term treatment",
+        "Comorbid conditions",
+    ]
+    assert all(len(t["description"]) > 40 for t in themes)

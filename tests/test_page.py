@@ -307,7 +307,11 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
 
     page.fill("#project-name", "PTSD trajectories")
     page.fill("#project-question", QUESTION)
-    page.fill("#project-themes", "\n".join(THEMES))
+    for number, theme in enumerate(THEMES):
+        if number >= 3:
+            page.click("#add-theme-row")
+        page.fill(f"#theme-name-{number}", theme)
+    page.fill("#theme-description-1", "Soldiers, veterans and their families")
     page.press("#project-name", "Enter")
 
     # Upload: the progress bar, then one summary row per file.
@@ -358,9 +362,9 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     assert text(page, "#stat-screened") == "0"
     page.keyboard.press("Escape")
     chip = page.locator(".chip-theme").first
-    pressed = chip.get_attribute("aria-pressed")
+    assert chip.get_attribute("aria-pressed") == "false"  # suggestions start off
     page.keyboard.press("1")
-    assert chip.get_attribute("aria-pressed") != pressed
+    assert chip.get_attribute("aria-pressed") == "true"
 
     page.evaluate("() => { window.sameDocument = true; }")
     keys = "imeieeimee"
@@ -396,7 +400,9 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     wait_text(page, "#stat-screened", "10")
     labels = [d["label"] for d in service.decisions(1, reviewer="ann")]
     assert len(labels) == 12 and labels[-2] == "undecided"
-    assert len(service.store.current_themes(1)) == 10  # the chips went with each decision
+    # Only the decision whose chips the reviewer switched carried themes.
+    assert list(service.store.current_themes(1).values()) == [[THEMES[0]]]
+    assert service.project(1).themes[1].description == "Soldiers, veterans and their families"
 
     # Progress: the numbers and the curve.
     page.click("#project-nav >> text=Progress")
@@ -404,7 +410,8 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     assert text(page, "#stat-screened").startswith("10 / 451")
     assert text(page, "#stat-included") == str(included)
     assert page.locator("#recall-chart path.curve").get_attribute("data-points") == "10"
-    assert text(page, "#stat-remaining").startswith("≈")
+    assert text(page, "#estimate-value") == "too early"  # 8 includes and excludes: 92 more to go
+    assert text(page, "#estimate-interval") == "about 92 more decisions"
     shoot(page, screenshot_dir, "progress-1366x768")
     shoot(page, screenshot_dir, "progress-1366-full", full_page=True)
 
@@ -415,7 +422,7 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     page.wait_for_function("() => document.querySelector('#prisma-image').naturalWidth > 0")
     assert prisma.get_attribute("src").startswith("blob:")
     assert prisma.get_attribute("alt").startswith(
-        "PRISMA 2020 flow diagram: 461 records identified, 10 duplicates removed, 8 records"
+        "PRISMA 2020 flow diagram: 461 records identified, 10 duplicates removed, 10 records"
     )
     assert prisma.bounding_box()["width"] > 600
     assert page.locator("#prisma svg, #prisma script").count() == 0  # no markup injected
@@ -423,7 +430,8 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     with page.expect_download() as svg_download:
         page.click("[data-prisma=svg]")
     svg = Path(svg_download.value.path()).read_text()
-    assert "Records identified (n = 461):" in svg and "Records screened (n = 8)" in svg
+    assert "Records identified (n = 461):" in svg and "Records screened (n = 10)" in svg
+    assert "Marked maybe, to decide (n = 2)" in svg  # screened like the others, shown apart
     with page.expect_download() as png_download:
         page.click("[data-prisma=png]")
     assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG\r\n")
@@ -836,3 +844,290 @@ def test_blind_double_screening_in_the_browser(open_page, screenshot_dir, servic
     assert hidden.count() == 2
     assert all("report not retrieved" not in row for row in hidden.all_inner_texts())
     assert ann.locator("#audit-table tbody tr", has_text="Conflict resolved").count() == 1
+
+
+# -- what a reviewer sees is true (issue 13) ------------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+DESCRIBED = [
+    ("Children and adolescents", "Studies of children or adolescents after trauma."),
+    ("Military and veterans", "Soldiers, veterans and their families after deployment."),
+    ("Disaster survivors", "People who lived through a natural or man-made disaster."),
+]
+
+
+def decision_bodies(page) -> list[dict]:
+    """The JSON bodies of the decisions the page posts, as it posts them."""
+    bodies: list[dict] = []
+
+    def seen(request) -> None:
+        if request.method == "POST" and request.url.endswith("/decisions"):
+            bodies.append(request.post_data_json)
+
+    page.on("request", seen)
+    return bodies
+
+
+def screened_project(service, name: str = "seeded", *, decided: int = 120) -> int:
+    """A project of the PTSD records, with themes and their descriptions, and ``decided``
+    decisions by ann in order: 15 includes among the first 40, one maybe (the 41st), excludes
+    after that; returns its id."""
+    from index.store import Theme
+
+    project = service.create_project(
+        name, QUESTION, [Theme(n, d) for n, d in DESCRIBED], actor="tests"
+    )
+    service.import_files(name, [RIS])
+    make_reviewer(service, "ann", admin=True)
+    ids = [r["record_id"] for r in service.records(name, limit=decided)["items"]]
+    includes = set(range(0, 40, 40 // 15)[:15])
+    for number, record_id in enumerate(ids):
+        label = "include" if number in includes else "maybe" if number == 40 else "exclude"
+        service.decide(name, record_id, label=label, reviewer="ann")
+    return project.project_id
+
+
+@pytest.mark.browser
+def test_theme_suggestions_stay_suggestions(page, screenshot_dir, service):
+    """Theme chips start off, whatever the model suggests; a decision carries ``themes`` only
+    when the reviewer switched a chip (a key or a click), and only those themes are stored."""
+    from index.store import Theme
+
+    service.create_project("themes", QUESTION, [Theme(n, d) for n, d in DESCRIBED])
+    service.import_files("themes", [RIS])
+    bodies = decision_bodies(page)
+    sign_in(page, make_reviewer(service, "ann", admin=True), "#/p/1/screen")
+    record_ready(page)
+    chips = page.locator(".chip-theme")
+    assert chips.count() == len(DESCRIBED)
+    assert chips.evaluate_all("cs => cs.map(c => c.getAttribute('aria-pressed'))") == [
+        "false"
+    ] * len(DESCRIBED)
+    assert "off until you accept it" in text(page, "#chips-hint")
+    # A suggested chip shows its probability, and stays off all the same.
+    for chip in page.locator(".chip-theme.suggested").all():
+        assert chip.get_attribute("aria-pressed") == "false"
+        assert re.fullmatch(r"\d+\u00a0%", chip.locator(".chip-value").inner_text())
+    shoot(page, screenshot_dir, "themes-off-1366x768")
+
+    first = int(page.locator("#record").get_attribute("data-record-id"))
+    press_and_wait_for_next(page, "i")  # no chip touched: no themes in the decision
+    second = int(page.locator("#record").get_attribute("data-record-id"))
+    page.keyboard.press("2")  # accept one theme with its key
+    assert chips.nth(1).get_attribute("aria-pressed") == "true"
+    chips.nth(2).click()  # and one with a click
+    chips.nth(2).click()  # then changes their mind
+    press_and_wait_for_next(page, "e")
+    assert "themes" not in bodies[0]
+    assert bodies[1]["themes"] == [DESCRIBED[1][0]]
+    assert service.store.current_themes(1) == {second: [DESCRIBED[1][0]]}
+    assert first not in service.store.current_themes(1)
+
+    # Undo of the themed decision withdraws its themes with it; the record shows them again.
+    page.keyboard.press("u")
+    page.wait_for_selector(f'#record[data-record-id="{second}"] .chip-opened')
+    assert service.store.current_themes(1) == {}
+    # Deciding again without touching the chips sends no themes.
+    press_and_wait_for_next(page, "e")
+    assert "themes" not in bodies[-1]
+    third = int(page.locator("#record").get_attribute("data-record-id"))
+    page.keyboard.press("1")
+    press_and_wait_for_next(page, "i")
+    assert service.store.current_themes(1) == {third: [DESCRIBED[0][0]]}
+
+    # Settings: a rename keeps the label, a new theme comes with its description.
+    page.click("#project-nav >> text=Settings")
+    page.wait_for_selector("#settings-themes .theme-edit")
+    page.fill("#edit-theme-name-0", "Young people")
+    page.press("#edit-theme-name-0", "Enter")
+    page.wait_for_selector("#settings-themes .success")
+    page.fill("#new-theme-name", "Injury")
+    page.fill("#new-theme-description", "Physical injury, accidents, burns")
+    page.press("#new-theme-name", "Enter")
+    page.wait_for_selector("#edit-theme-name-3")
+    assert_controls_labelled(page)
+    shoot(page, screenshot_dir, "settings-themes-1366x768")
+    assert service.store.current_themes(1) == {third: ["Young people"]}
+    assert [(t.name, t.description) for t in service.project(1).themes] == [
+        ("Young people", DESCRIBED[0][1]),
+        *DESCRIBED[1:],
+        ("Injury", "Physical injury, accidents, burns"),
+    ]
+    page.click("#project-nav >> text=Screen")
+    record_ready(page)
+    assert page.locator(".chip-theme .chip-name").all_inner_texts() == [
+        "Young people",
+        *(name for name, _ in DESCRIBED[1:]),
+        "Injury",
+    ]
+
+
+def estimate_figures(page) -> str:
+    return text(page, "#stat-remaining")
+
+
+@pytest.mark.browser
+def test_estimate_counts_and_show_more(page, screenshot_dir, service):
+    """The estimate says "too early" until it has evidence and then shows whole numbers with
+    the interval beside them and a line on how to read it; "screened" is one count (maybes
+    in) on the screening strip, the progress page, the PRISMA diagram and the project card;
+    the history's "Show more" goes away once everything is shown."""
+    early = screened_project(service, "early", decided=30)
+    token = make_reviewer(service, "ann", admin=True)
+    sign_in(page, token, f"#/p/{early}/screen")
+    record_ready(page)
+    page.wait_for_function(
+        "() => document.querySelector('#stat-remaining .estimate-value')"
+        "?.textContent === 'too early'"
+    )
+    assert estimate_figures(page).split() == ["too", "early", "about", "70", "more", "decisions"]
+    page.click("#project-nav >> text=Progress")
+    page.wait_for_selector("#estimate-howto")
+    assert text(page, "#estimate-value") == "too early"
+    assert text(page, "#estimate-interval") == "about 70 more decisions"
+    assert "until they do" in text(page, "#estimate-howto")
+
+    ready = screened_project(service, "ready", decided=120)
+    page.goto(f"{page.base}/#/p/{ready}/progress")
+    page.wait_for_selector("#estimate-howto")
+    value, interval = text(page, "#estimate-value"), text(page, "#estimate-interval")
+    assert re.fullmatch(r"≈\u00a0\d+", value), value
+    assert re.fullmatch(r"90\u00a0% interval \d+–\d+", interval), interval
+    assert "unscreened" in text(page, "#estimate-howto")
+    assert not re.search(r"\d\.\d", value + interval)  # never decimals of a count
+    # One count of screened records, the maybe in it, everywhere.
+    assert text(page, "#stat-screened").startswith("120 / 355")
+    prisma = dict(
+        zip(
+            page.locator("#prisma tbody th").all_text_contents(),
+            page.locator("#prisma tbody td").all_text_contents(),
+            strict=True,
+        )
+    )
+    assert prisma["Records screened"] == "120" and prisma["Marked maybe"] == "1"
+    assert prisma["Awaiting screening"] == str(355 - 120)
+    assert page.locator("#prisma-image").get_attribute("alt").count("120 records screened") == 1
+    shoot(page, screenshot_dir, "estimate-ready-1366x768")
+    page.goto(f"{page.base}/#/p/{ready}/screen")
+    record_ready(page)
+    wait_text(page, "#stat-screened", "120")
+    page.wait_for_function(
+        "() => document.querySelector('#stat-remaining')?.dataset.ready === 'true'"
+    )
+    shoot(page, screenshot_dir, "estimate-strip-1366x768")
+    page.click(".brand")
+    card = page.locator(f'.project-card[data-project-id="{ready}"]')
+    card.locator(".counts-line").wait_for()
+    counts = text(page, f'[data-counts="{ready}"] .counts-line')
+    assert counts == "120 of 355 records screened (34\u00a0%)"
+    assert "15 included · 104 excluded · 1 maybe" in card.inner_text()
+    shoot(page, screenshot_dir, "projects-counts-1366x768")
+
+    # History: 120 decided records, 100 a page; "Show more" shows the rest and goes away.
+    page.goto(f"{page.base}/#/p/{ready}/history")
+    page.wait_for_selector(".history-row")
+    more = page.locator("button", has_text="Show more")
+    assert page.locator(".history-row").count() == 100 and more.is_visible()
+    more.click()
+    page.wait_for_function("() => document.querySelectorAll('.history-row').length === 120")
+    assert more.is_hidden()
+    page.goto(f"{page.base}/#/p/{early}/audit")
+    page.wait_for_selector("#audit-table tbody tr")
+    assert page.locator("button", has_text="Show more").is_hidden()  # under a page of events
+
+
+@pytest.mark.browser
+def test_search_highlights_words_and_leads_back(page, screenshot_dir, service):
+    """Highlighting marks whole words of the question and their forms, never a word that
+    only starts the same, nor a stop word; a record opened from search links back to the
+    results, and deciding it goes back there."""
+    service.create_project("search", QUESTION)
+    service.import_files("search", [RIS])
+    sign_in(page, make_reviewer(service, "ann", admin=True), "#/p/1/screen")
+    record_ready(page)
+    marked = page.evaluate(
+        """async () => {
+          const { highlight, termsOf } = await import('/static/js/dom.js');
+          const marks = (text, q) => {
+            const box = document.createElement('p');
+            box.append(highlight(text, termsOf(q)));
+            return [...box.querySelectorAll('mark')].map((m) => m.textContent);
+          };
+          return [
+            marks('Attention deficits defined by drug treatment of the disorder',
+                  'attention deficit disorder drug treatment'),
+            marks('Trajectories of traumatic stress: a trajectory study', 'trajectories trauma'),
+            marks('Children and a child; post-traumatic growth', 'children trauma'),
+          ];
+        }"""
+    )
+    assert marked == [
+        ["Attention", "deficits"],
+        ["Trajectories", "traumatic", "trajectory"],
+        ["Children", "child", "post-traumatic"],
+    ]
+
+    question = "treatment of trauma in children"
+    page.goto(f"{page.base}/#/p/1/search?q={question.replace(' ', '+')}")
+    page.wait_for_selector(".hit")
+    words = {m.lower() for m in page.locator(".hit-title mark").all_inner_texts()}
+    assert words and "treatment" not in words and "of" not in words
+    assert all(("trauma" in w) or w.startswith("child") for w in words), words
+    hit = page.locator(".hit").nth(1)
+    title = hit.locator(".hit-title").inner_text()
+    hit.locator(".hit-title").click()
+    record_ready(page)
+    assert text(page, "#record-title") == title
+    back = page.locator("#back-to-search")
+    assert back.is_visible()
+    back.click()
+    page.wait_for_selector(".hit")
+    assert page.input_value("#search-q") == question
+    page.locator(".hit").nth(1).locator(".hit-title").click()
+    record_ready(page)
+    page.keyboard.press("e")  # a decision from search goes back to the results
+    page.wait_for_selector(".hit")
+    assert page.input_value("#search-q") == question
+    assert page.locator(".hit").nth(1).locator(".badge-exclude").count() == 1
+
+
+def fits_width(page, width: int) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.browser
+def test_a_390_pixel_screen(page, screenshot_dir, service):
+    """At 390 px: a compact header with the whole project name, every tab reachable, and
+    nothing wider than the screen: screening, progress (PRISMA, sources), projects, search."""
+    pid = screened_project(service, "PTSD trajectories review", decided=12)
+    page.set_viewport_size(PHONE)
+    sign_in(page, make_reviewer(service, "ann", admin=True), f"#/p/{pid}/screen")
+    record_ready(page)
+    shoot(page, screenshot_dir, "screening-390")
+    fits_width(page, PHONE["width"])
+    header = page.locator(".topbar").bounding_box()
+    assert header["height"] <= 140, header  # 190 px before, with the name cut
+    name = page.locator(".project-name")
+    assert name.evaluate("n => n.scrollWidth <= n.clientWidth"), "the project name is cut"
+    assert page.locator("#decide-include").bounding_box()["y"] < PHONE["height"]
+    for tab in ("Audit", "Settings", "Progress"):
+        link = page.locator(f"#project-nav .tabs a:text-is('{tab}')")
+        link.scroll_into_view_if_needed()
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], tab
+    page.locator("#project-nav .tabs a:text-is('Progress')").click()
+    page.wait_for_function("() => document.querySelector('#prisma-image')?.naturalWidth > 0")
+    fits_width(page, PHONE["width"])
+    for selector in ("#prisma", "#prisma-image", ".tables .wide"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], selector
+    for wrap in page.locator(".table-wrap").all():  # no table scrolls sideways either
+        assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), wrap.inner_text()[:40]
+    shoot(page, screenshot_dir, "progress-390", full_page=True)
+    page.click(".brand")
+    page.wait_for_selector(".counts-line")
+    fits_width(page, PHONE["width"])
+    shoot(page, screenshot_dir, "projects-390", full_page=True)
+    page.goto(f"{page.base}/#/p/{pid}/search?q=children")
+    page.wait_for_selector(".hit")
+    fits_width(page, PHONE["width"])

@@ -29,8 +29,9 @@ QUESTIONS = {
 
 
 @pytest.fixture(scope="module")
-def themed(tmp_path_factory, real_encoder):
-    service = Screenwise(tmp_path_factory.mktemp("home"), encoder=real_encoder)
+def themed(tmp_path_factory, cached_encoder):
+    # The real model's vectors, from the test cache after the first run (conftest.py).
+    service = Screenwise(tmp_path_factory.mktemp("home"), encoder=cached_encoder)
     service.import_files("themes", [DATA / "themes" / "cohen_drug_classes.csv"])
     yield service
     service.close()

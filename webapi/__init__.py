@@ -10,10 +10,6 @@ from typing import Any
 
 from flask import Flask
 
-from . import access
-from .errors import ProblemApi, register_error_handlers
-from .services import SYNC_TRAIN_MAX_RECORDS, Screenwise
-
 __all__ = ["Screenwise", "create_app"]
 
 DEFAULTS: dict[str, Any] = {
@@ -23,8 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "EMBEDDING_PRECISION": "auto",
     # Uploads larger than this are refused with 413.
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
-    # Projects with more records retrain in a background job, smaller ones at once.
-    "SYNC_TRAIN_MAX_RECORDS": SYNC_TRAIN_MAX_RECORDS,
+    # Projects with more records retrain in a background job, smaller ones at once (None:
+    # the service's SYNC_TRAIN_MAX_RECORDS).
+    "SYNC_TRAIN_MAX_RECORDS": None,
     # "background": a queue read answers from the last finished ranking while a refit runs
     # (reads never wait for a fit); "inline": every read refits first.
     "RANKING_REFIT": "background",
@@ -57,6 +54,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``test_config`` may carry ``SCREENWISE_SERVICE``, a ready ``Screenwise``, or ``ENCODER``, a
     text encoder (tests use a fake one).
     """
+    # Imported here, not at the top: the command line imports this package, and its --help
+    # should not wait for the models' libraries.
+    from . import access
+    from .errors import ProblemApi, register_error_handlers
+    from .services import SYNC_TRAIN_MAX_RECORDS, Screenwise
+
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     app.config.from_pyfile("screenwise.cfg", silent=True)
@@ -73,6 +76,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         encoder=app.config.get("ENCODER"),
         ranking_refit=app.config["RANKING_REFIT"],
     )
+    if app.config["SYNC_TRAIN_MAX_RECORDS"] is None:
+        app.config["SYNC_TRAIN_MAX_RECORDS"] = SYNC_TRAIN_MAX_RECORDS
     service.sync_train_max_records = int(app.config["SYNC_TRAIN_MAX_RECORDS"])
     app.extensions["screenwise"] = service
 
@@ -114,3 +119,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     logging.getLogger("screenwise").setLevel(logging.INFO)
     return app
+
+
+def __getattr__(name: str):
+    if name == "Screenwise":  # on first use, like the imports in create_app
+        from .services import Screenwise
+
+        return Screenwise
+    raise AttributeError(f"module 'webapi' has no attribute {name!r}")

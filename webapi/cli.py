@@ -11,29 +11,61 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
-from classifier.relevance import DEFAULT_SETTING
-from classifier.relevance import SETTINGS as RELEVANCE_SETTINGS
 from index.errors import ScreenwiseError
-from index.readers import read_records
 
-from . import review
-from .access import new_token, token_hash
-from .services import SEARCH_FILTERS, Screenwise
-from .writers import FORMATS
+if TYPE_CHECKING:
+    from .services import Screenwise
 
+# The models' libraries (scikit-learn, scipy, torch, FAISS) load inside the commands that use
+# them, never at import: ``screenwise --help`` and the people commands start at once.
 DEMO_TOKEN_FILE = "demo-token"
+EXPORT_FORMATS = ("csv", "ris")  # webapi.writers.FORMATS; a test checks they agree
+RELEVANCE_DEFAULT = "logistic+maxcos+semantic"  # classifier.relevance.DEFAULT_SETTING; checked
+
+
+class LazyChoice(click.Choice):
+    """A ``click.Choice`` whose choices come from a function, called when first needed (to
+    check a value or to show them in a command's help), so their module loads only then."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        super().__init__(())
+        self._load = load
+        self._loaded: Sequence[str] | None = None
+
+    @property
+    def choices(self) -> Sequence[str]:  # type: ignore[override]
+        if self._loaded is None:
+            self._loaded = tuple(self._load())
+        return self._loaded
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        self._loaded = tuple(value) if value else None
+
+
+def _search_filters() -> Sequence[str]:
+    from .services import SEARCH_FILTERS
+
+    return SEARCH_FILTERS
+
+
+def _relevance_settings() -> Sequence[str]:
+    from classifier.relevance import SETTINGS
+
+    return sorted(SETTINGS)
 
 
 def _service(ctx: click.Context) -> Screenwise:
     obj = ctx.find_root().obj
     if obj.get("service") is None:
+        from .services import Screenwise
+
         obj["service"] = Screenwise(
             obj["home"], model=obj["model"], precision=obj["precision"], progress=True
         )
@@ -148,7 +180,7 @@ def import_(
 @click.option(
     "--filter",
     "filter_",
-    type=click.Choice(SEARCH_FILTERS),
+    type=LazyChoice(_search_filters),
     default="all",
     show_default=True,
     help="Which records to search.",
@@ -175,13 +207,19 @@ def search(
 @click.pass_context
 @_fails_cleanly
 def stats(ctx: click.Context, project: str, as_json: bool) -> None:
-    """Counts: records, duplicates, screened, included, excluded, per source file."""
+    """Counts: records, duplicates, then at title/abstract the records screened (a final
+    decision: include, exclude or maybe, as on the page and in the PRISMA diagram), each label
+    and those not screened yet; per source file."""
     figures = _service(ctx).stats(project)
     if as_json:
         _print_json(figures)
         return
-    for key in ("records", "duplicates", "without_text", "screened", "included", "excluded"):
+    for key in ("records", "duplicates", "without_text"):
         click.echo(f"{key:>13}: {figures[key]}")
+    for key in ("screened", "included", "excluded", "maybe", "unscreened"):
+        label = "not screened" if key == "unscreened" else key
+        indent = "  " if key in ("included", "excluded", "maybe") else ""
+        click.echo(f"{indent + label:>13}: {figures[key]}")
     for source in figures["sources"]:
         click.echo(f"{'file':>13}: {source['filename']} ({source['read']} read)")
 
@@ -229,7 +267,7 @@ def train(ctx: click.Context, project: str, as_json: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(EXPORT_FORMATS),
     default="csv",
     show_default=True,
     help="RIS or CSV (CSV cells are safe to open in a spreadsheet).",
@@ -268,6 +306,8 @@ def candidates(ctx: click.Context, project: str, as_json: bool, files: tuple[Pat
     already in the project name it and its decision.
     """
     service = _service(ctx)
+    from index.readers import read_records
+
     records = [record for path in files for record in read_records(path, ignore_labels=True)]
     ranked = service.candidates(project, records)
     if as_json:
@@ -320,17 +360,18 @@ def _seeds(_ctx: click.Context, _param: click.Parameter, value: str) -> list[int
 )
 @click.option(
     "--setting",
-    type=click.Choice(sorted(RELEVANCE_SETTINGS)),
-    default=DEFAULT_SETTING,
+    type=LazyChoice(_relevance_settings),
+    default=RELEVANCE_DEFAULT,
     show_default=True,
     help="Relevance model (the default is the one the benchmark chose).",
 )
 @click.option(
     "--retrain",
     type=click.Choice(["every", "fast"]),
-    default="every",
+    default="fast",
     show_default=True,
-    help="every: retrain after each record; fast: after each of the first 100, then every n/20.",
+    help="fast: retrain after each of the first 100 records, then every n/20 (as the benchmarks "
+    "in the README do); every: after each record.",
 )
 @click.option("--question", default=None, help="Review question, to rank by before includes.")
 @click.option(
@@ -368,6 +409,8 @@ def simulate(
     (ASReview's definitions, priors excluded). Vectors come from the home's embedding cache, so
     a second run of the same dataset embeds nothing.
     """
+    import numpy as np
+
     from .simulation import METRICS, run_simulation, write_outputs
 
     data, runs = run_simulation(
@@ -486,6 +529,8 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
 def user_demo(ctx: click.Context, project: str) -> None:
     """Make (once) the local administrator demo, maintainer of PROJECT, with a token kept in
     data/demo-token (readable by you only) so that serve can show it again."""
+    from .access import new_token, token_hash
+
     service = _service(ctx)
     store = service.store
     try:
@@ -507,6 +552,110 @@ def user_demo(ctx: click.Context, project: str) -> None:
 
 
 @main.group()
+def theme() -> None:
+    """List, add, rename and describe a project's themes (labels are kept on a rename)."""
+
+
+@theme.command("list")
+@click.option("--project", required=True, help="Project name or id.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+@_fails_cleanly
+def theme_list(ctx: click.Context, project: str, as_json: bool) -> None:
+    """The project's themes in order, each with its description."""
+    themes = _service(ctx).project(project).to_dict()["themes"]
+    if as_json:
+        _print_json(themes)
+        return
+    for number, t in enumerate(themes, 1):
+        click.echo(f"{number}. {t['name']}" + (f": {t['description']}" if t["description"] else ""))
+
+
+def _themes_file(path: Path) -> list[tuple[str, str]]:
+    """(name, description) per row of a CSV file with the columns name and description."""
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "name" not in reader.fieldnames:
+            raise click.BadParameter(f"{path}: needs a header row with a 'name' column")
+        rows = []
+        for line, row in enumerate(reader, 2):
+            name = (row.get("name") or "").strip()
+            if not name:
+                raise click.BadParameter(f"{path}, line {line}: the name is empty")
+            rows.append((name, (row.get("description") or "").strip()))
+    return rows
+
+
+@theme.command("add")
+@click.option("--project", required=True, help="Project name or id.")
+@click.option("--description", default="", help="What the theme covers (helps suggestions).")
+@click.option(
+    "--file",
+    "themes_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Add every theme of a CSV file with the columns name and description.",
+)
+@click.option(
+    "--exist-ok",
+    is_flag=True,
+    help="A theme that is there already gets the description given instead of an error.",
+)
+@click.argument("name", required=False)
+@click.pass_context
+@_fails_cleanly
+def theme_add(
+    ctx: click.Context,
+    project: str,
+    description: str,
+    themes_file: Path | None,
+    exist_ok: bool,
+    name: str | None,
+) -> None:
+    """Add theme NAME (or the themes of --file) after the project's others."""
+    if (name is None) == (themes_file is None):
+        raise click.UsageError("give a theme NAME or --file, one of the two")
+    wanted = _themes_file(themes_file) if themes_file else [(name or "", description)]
+    service = _service(ctx)
+    for theme_name, text in wanted:
+        known = {t.name: t for t in service.project(project).themes}
+        if theme_name in known and exist_ok:
+            if known[theme_name].description != text:
+                service.update_theme(project, theme_name, description=text, actor=_actor())
+                click.echo(f"theme {theme_name!r}: description updated")
+            else:
+                click.echo(f"theme {theme_name!r}: there already")
+            continue
+        service.add_theme(project, theme_name, text, actor=_actor())
+        click.echo(f"theme {theme_name!r} added")
+
+
+@theme.command("rename")
+@click.option("--project", required=True, help="Project name or id.")
+@click.argument("name")
+@click.argument("new_name")
+@click.pass_context
+@_fails_cleanly
+def theme_rename(ctx: click.Context, project: str, name: str, new_name: str) -> None:
+    """Rename theme NAME to NEW_NAME; records labelled with it keep the label."""
+    _service(ctx).update_theme(project, name, name=new_name, actor=_actor())
+    click.echo(f"theme {name!r} is now {new_name!r}")
+
+
+@theme.command("describe")
+@click.option("--project", required=True, help="Project name or id.")
+@click.argument("name")
+@click.argument("description")
+@click.pass_context
+@_fails_cleanly
+def theme_describe(ctx: click.Context, project: str, name: str, description: str) -> None:
+    """Set what theme NAME covers: suggestions start from its name and description."""
+    _service(ctx).update_theme(project, name, description=description, actor=_actor())
+    click.echo(f"theme {name!r} described")
+
+
+@main.group()
 def token() -> None:
     """Create, list and revoke reviewers' API tokens."""
 
@@ -518,6 +667,8 @@ def token() -> None:
 @_fails_cleanly
 def token_create(ctx: click.Context, label: str, name: str) -> None:
     """Create an API token for reviewer NAME and print it, this once (only its hash is kept)."""
+    from .access import new_token, token_hash
+
     secret = new_token()
     row = _service(ctx).store.add_token(name, token_hash(secret), label=label, actor=_actor())
     click.echo(secret)
@@ -616,6 +767,7 @@ def member_list(ctx: click.Context, project: str) -> None:
 @_fails_cleanly
 def prisma(ctx: click.Context, project: str, fmt: str | None, output: Path | None) -> None:
     """Draw the project's PRISMA 2020 flow diagram from its final decisions."""
+    from . import review
     from .prisma import render_png, render_svg
 
     service = _service(ctx)
@@ -660,6 +812,8 @@ def audit(ctx: click.Context, project: str | None, as_json: bool, as_csv: bool) 
     if as_json:
         _print_json(events)
     elif as_csv:
+        from . import review
+
         click.echo(review.audit_csv(events), nl=False)
     else:
         for e in events:

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 NOT_RETRIEVED = "report not retrieved"
+FIGURE_WIDTH = 9.6  # inches
+FONT_SIZE = 11  # points
+PRINT_DPI = 300
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class PrismaCounts:
     screened: int
     screening_excluded: int
     awaiting_screening: int = 0
+    screening_maybe: int = 0
     sought_for_retrieval: int = 0
     not_retrieved: int = 0
     assessed: int = 0
@@ -47,6 +51,8 @@ def _lines(counts: PrismaCounts) -> dict[str, list[str]]:
         for reason, n in sorted(counts.fulltext_excluded.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     screened_excluded = [f"Records excluded (n = {counts.screening_excluded})"]
+    if counts.screening_maybe:
+        screened_excluded.append(f"Marked maybe, to decide (n = {counts.screening_maybe})")
     if counts.awaiting_screening:
         screened_excluded.append(f"Awaiting screening (n = {counts.awaiting_screening})")
     assessed_excluded = [
@@ -71,7 +77,7 @@ def _lines(counts: PrismaCounts) -> dict[str, list[str]]:
     }
 
 
-def _short(name: str, limit: int = 44) -> str:
+def _short(name: str, limit: int = 36) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
@@ -97,10 +103,12 @@ def _figure(counts: PrismaCounts) -> Figure:
     ]
     # Identification and Included each span one row: room for their rotated labels.
     heights[0] = max(heights[0], 1.6)
-    heights[-1] = max(heights[-1], 1.0)
+    heights[-1] = max(heights[-1], 1.2)
     gap = 0.45
     total = sum(heights) + gap * (len(rows) + 1)
-    fig = Figure(figsize=(11.4, total * 0.62 + 0.6))
+    # 9.6 in wide with 11 pt text: shown at the page's width (about 820 px) the text is about
+    # 13 px, and a PNG at print resolution (300 dpi) is 2,880 px wide.
+    fig = Figure(figsize=(FIGURE_WIDTH, total * 0.62 + 0.6))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 11.2)
     ax.set_ylim(0, total)
@@ -129,7 +137,7 @@ def _figure(counts: PrismaCounts) -> Figure:
                 x + 0.15,
                 top - 0.28 - i * line_h,
                 line,
-                fontsize=10,
+                fontsize=FONT_SIZE,
                 va="center",
                 family="DejaVu Sans",
                 gid=f"prisma-{key}-{i}",
@@ -177,7 +185,7 @@ def _figure(counts: PrismaCounts) -> Figure:
             rotation=90,
             ha="center",
             va="center",
-            fontsize=10,
+            fontsize=FONT_SIZE,
             fontweight="bold",
         )
     return fig
@@ -193,8 +201,8 @@ def render_svg(counts: PrismaCounts) -> str:
     return buffer.getvalue()
 
 
-def render_png(counts: PrismaCounts, dpi: int = 110) -> bytes:
-    """The diagram as a PNG image."""
+def render_png(counts: PrismaCounts, dpi: int = PRINT_DPI) -> bytes:
+    """The diagram as a PNG image, at print resolution by default."""
     buffer = io.BytesIO()
     _figure(counts).savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

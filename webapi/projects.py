@@ -8,7 +8,14 @@ from flask import current_app
 from flask.views import MethodView
 
 from .access import project_access, require_admin, visible_projects
-from .schemas import Blueprint, ProjectCreateSchema, ProjectSchema, ProjectUpdateSchema
+from .schemas import (
+    Blueprint,
+    ProjectCreateSchema,
+    ProjectSchema,
+    ProjectUpdateSchema,
+    ThemeSchema,
+    ThemeUpdateSchema,
+)
 
 blp = Blueprint("projects", __name__, url_prefix="/api/projects", description="Projects")
 
@@ -85,3 +92,36 @@ class Project(MethodView):
         current_app.extensions["screenwise"].delete_project(
             access.project.project_id, actor=access.name
         )
+
+
+@blp.route("/<project>/themes")
+class ProjectThemes(MethodView):
+    @blp.arguments(ThemeSchema)
+    @blp.response(201, ProjectSchema)
+    @blp.problems(403, 404, 409)
+    def post(self, theme: Any, project: str) -> dict:
+        """Add a theme (a name and a description of what it covers) after the project's
+        others. Maintainers only; 409 when the name is taken."""
+        access = project_access(project, "maintainer")
+        updated = current_app.extensions["screenwise"].add_theme(
+            access.project.project_id, theme.name, theme.description, actor=access.name
+        )
+        return updated.to_dict() | {"role": access.role}
+
+    @blp.arguments(ThemeUpdateSchema)
+    @blp.response(200, ProjectSchema)
+    @blp.problems(403, 404, 409)
+    def patch(self, args: dict, project: str) -> dict:
+        """Rename the theme named ``theme`` or change its description. A rename keeps its
+        labels (records labelled with it are labelled with the new name; the old labels stay
+        in the history). Maintainers only; 404 for an unknown theme, 409 when the new name is
+        taken."""
+        access = project_access(project, "maintainer")
+        updated = current_app.extensions["screenwise"].update_theme(
+            access.project.project_id,
+            args["theme"],
+            name=args.get("name"),
+            description=args.get("description"),
+            actor=access.name,
+        )
+        return updated.to_dict() | {"role": access.role}

@@ -41,8 +41,9 @@ def conflicts(store: Store, project_id: int, stage: str) -> list[dict[str, Any]]
 def prisma_counts(store: Store, project_id: int) -> PrismaCounts:
     """The PRISMA 2020 figures from the final decisions of both stages.
 
-    Records screened are those with a final include or exclude at title/abstract (the others,
-    ``maybe`` in single screening included, await screening); reports sought are the records
+    Records screened are those with a final decision at title/abstract, as everywhere else
+    (progress, stats): include, exclude or maybe; a maybe is shown apart ("marked maybe, to
+    decide"), the records without one await screening; reports sought are the records
     included there; a full-text exclusion with the reason "report not retrieved" counts as not
     retrieved; reports assessed are the other full-text includes and excludes; studies
     included are the full-text includes.
@@ -54,7 +55,7 @@ def prisma_counts(store: Store, project_id: int) -> PrismaCounts:
     unexplained = full["excluded"] - sum(full["excluded_by_reason"].values())
     if unexplained:
         reasons[""] = unexplained
-    screened = title["included"] + title["excluded"]
+    screened = title["screened"]
     assessed = full["included"] + full["excluded"] - not_retrieved
     return PrismaCounts(
         sources=tuple((s["filename"], s["read"]) for s in stats["sources"]),
@@ -62,6 +63,7 @@ def prisma_counts(store: Store, project_id: int) -> PrismaCounts:
         screened=screened,
         screening_excluded=title["excluded"],
         awaiting_screening=stats["records"] - screened,
+        screening_maybe=title["maybe"],
         sought_for_retrieval=title["included"],
         not_retrieved=not_retrieved,
         assessed=assessed,
@@ -79,6 +81,7 @@ def prisma_dict(counts: PrismaCounts) -> dict[str, Any]:
         "screened": counts.screened,
         "screening_excluded": counts.screening_excluded,
         "awaiting_screening": counts.awaiting_screening,
+        "screening_maybe": counts.screening_maybe,
         "sought_for_retrieval": counts.sought_for_retrieval,
         "not_retrieved": counts.not_retrieved,
         "assessed": counts.assessed,

@@ -176,6 +176,22 @@ class ProjectCreateSchema(ma.Schema):
         return data
 
 
+class ThemeUpdateSchema(ma.Schema):
+    theme = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The theme's current name"},
+    )
+    name = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "A new name; the theme's labels keep to it"},
+    )
+    description = fields.String(
+        validate=validate.Length(max=20000),
+        metadata={"description": "A new description (what the theme covers)"},
+    )
+
+
 class ProjectUpdateSchema(ma.Schema):
     question = fields.String(validate=validate.Length(max=20000))
     mode = fields.String(validate=validate.OneOf(SCREENING_MODES))
@@ -622,6 +638,22 @@ class EstimateSchema(ma.Schema):
     unscreened = fields.Integer()
     not_scored = fields.Integer(metadata={"description": "Unscreened records without text"})
     estimated_recall = fields.Float(allow_none=True)
+    decisions = fields.Integer(
+        metadata={"description": "Include/exclude decisions the estimate reads (final ones)"}
+    )
+    since_include = fields.Integer(
+        metadata={"description": "Decisions made after the last include"}
+    )
+    enough_evidence = fields.Boolean(
+        metadata={
+            "description": "Whether the estimate is worth reading yet: at least 100 decisions "
+            "and the last 20 of them without an include (until then the figure moves with every "
+            "include found)"
+        }
+    )
+    decisions_needed = fields.Integer(
+        metadata={"description": "About how many more decisions until enough_evidence (0 then)"}
+    )
 
 
 class MineSchema(ma.Schema):
@@ -700,6 +732,9 @@ class PrismaSchema(ma.Schema):
     screened = fields.Integer()
     screening_excluded = fields.Integer()
     awaiting_screening = fields.Integer()
+    screening_maybe = fields.Integer(
+        metadata={"description": "Screened records marked maybe (counted in screened)"}
+    )
     sought_for_retrieval = fields.Integer()
     not_retrieved = fields.Integer()
     assessed = fields.Integer()

@@ -176,6 +176,41 @@ class Screenwise(IngestService, RankingService, ReportService):
             self.store.set_member(project.project_id, maintainer, "maintainer", actor=actor)
         return project
 
+    def add_theme(
+        self, project: str | int, name: str, description: str = "", *, actor: str = ""
+    ) -> Project:
+        """Add a theme to a project; its models refit with it at the next read."""
+        pid = self.project(project).project_id
+        updated = self.store.add_theme(pid, name, description, actor=actor)
+        self._themes_changed(pid)
+        return updated
+
+    def update_theme(
+        self,
+        project: str | int,
+        theme: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        actor: str = "",
+    ) -> Project:
+        """Rename a theme (its labels kept) or describe it; the models refit at the next read."""
+        pid = self.project(project).project_id
+        updated = self.store.update_theme(
+            pid, theme, name=name, description=description, actor=actor
+        )
+        self._themes_changed(pid)
+        return updated
+
+    def _themes_changed(self, pid: int) -> None:
+        # The ranking's state key counts records, decisions and labels, not the themes'
+        # names and texts: drop the cached ranking and the saved models, which would
+        # otherwise come back for the same key.
+        with self._project_lock(pid):
+            with self._lock:
+                self._rankings.pop(pid, None)
+            shutil.rmtree(self._model_folder(pid), ignore_errors=True)
+
     def delete_project(self, project: str | int, *, actor: str = "") -> None:
         """Archive a project (its records, decisions and audit trail stay in the store) and
         drop what is derived from them: its index and saved models."""

@@ -108,5 +108,10 @@ def write_outputs(
         atomic_write(json_path, (json.dumps(payload, indent=1) + "\n").encode("utf-8"))
     if png_path is not None:
         image = io.BytesIO()
-        plot_recall(runs, np.asarray(dataset.labels), image)
+        seeds = ", ".join(str(run.seed) for run in runs)
+        title = (
+            f"{dataset.name}: {len(dataset)} records, {dataset.n_included} included\n"
+            f"setting {setting}, retrain {retrain}, seed{'s' if len(runs) > 1 else ''} {seeds}"
+        )
+        plot_recall(runs, np.asarray(dataset.labels), image, title=title)
         atomic_write(png_path, image.getvalue())

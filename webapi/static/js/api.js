@@ -181,6 +181,8 @@ export const api = {
   createProject: (body) => request("POST", "/projects", { json: body }),
   project: (project) => request("GET", p(project)),
   updateProject: (project, body) => request("PATCH", p(project), { json: body }),
+  addTheme: (project, body) => request("POST", `${p(project)}/themes`, { json: body }),
+  updateTheme: (project, body) => request("PATCH", `${p(project)}/themes`, { json: body }),
   members: (project) => request("GET", `${p(project)}/members`),
   setMember: (project, name, role) =>
     request("PUT", `${p(project)}/members/${encodeURIComponent(name)}`, { json: { role } }),

@@ -97,6 +97,7 @@ function renderNav(route, project) {
               type: "button",
               class: "btn btn-small",
               "data-export": format,
+              "aria-label": `Export ${format.toUpperCase()}`,
               onclick: async (event) => {
                 const button = event.currentTarget;
                 button.disabled = true;
@@ -110,7 +111,8 @@ function renderNav(route, project) {
                 }
               },
             },
-            `Export ${format.toUpperCase()}`,
+            h("span", { class: "btn-text" }, "Export"),
+            format.toUpperCase(),
           ),
         ),
       )

@@ -45,50 +45,87 @@ export function clear(node) {
   return node;
 }
 
+// Words that say nothing about a record's topic: English function words, and words that
+// nearly every abstract of a clinical or research literature uses.
 const STOPWORDS = new Set(
   (
     "a an and are as at be by for from has have in into is it its of on or that the their this to " +
     "was were what which with within without among after before between during versus vs than " +
-    "does do how who whom whose effect effects study studies review patients people"
+    "does do how who whom whose can may not all any both each other our we they them these those " +
+    "effect effects study studies review reviews patient patients people person persons " +
+    "treatment treatments treated treating therapy therapies drug drugs disorder disorders " +
+    "disease diseases use used using based clinical trial trials outcome outcomes result results " +
+    "analysis method methods data evidence group groups compared comparison associated " +
+    "association factor factors level levels rate rates risk high low new"
   ).split(" "),
 );
 
-/** The words of a question worth highlighting: 3+ letters, no stopwords, distinct. */
+/** A word's stem, for matching forms of a word ("trajectories" and "trajectory", "children"
+ * and "child"): lower case, a common English ending taken off, at least four letters kept. */
+export function stem(word) {
+  const w = word.toLowerCase();
+  if (w === "children") return "child";
+  for (const [ending, replacement] of [
+    ["ational", "ate"],
+    ["ations", "ate"],
+    ["ation", "ate"],
+    ["ically", ""],
+    ["atic", "a"],
+    ["ical", ""],
+    ["ities", ""],
+    ["ity", ""],
+    ["ness", ""],
+    ["ments", ""],
+    ["ment", ""],
+    ["ies", "y"],
+    ["ied", "y"],
+    ["ing", ""],
+    ["ed", ""],
+    ["es", ""],
+    ["s", ""],
+  ]) {
+    if (w.endsWith(ending) && w.length - ending.length + replacement.length >= 4) {
+      const base = w.slice(0, w.length - ending.length) + replacement;
+      if (ending === "s" && /(ss|us|is)$/.test(w)) return w; // "stress", "virus", "analysis"
+      return base.replace(/e$/, "");
+    }
+  }
+  return w.replace(/e$/, "");
+}
+
+const WORD = /[\p{L}\p{N}][\p{L}\p{N}'-]*/gu;
+
+/** The words of a question worth highlighting: 3+ letters, no stop words, distinct. */
 export function termsOf(text) {
-  const words = (text || "").toLowerCase().match(/[\p{L}\p{N}][\p{L}\p{N}-]*/gu) || [];
+  const words = (text || "").toLowerCase().match(WORD) || [];
   return [...new Set(words.filter((w) => w.length >= 3 && !STOPWORDS.has(w)))];
 }
 
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 /**
- * ``text`` as text nodes with each occurrence of ``terms`` in a <mark>. A term matches at the
- * start of a word and takes the rest of it ("trauma" marks "traumatic"); a long term also
- * matches its stem ("trajectories" marks "trajectory").
+ * ``text`` as text nodes with each whole word that is a form of one of ``terms`` in a <mark>:
+ * the same stem ("trajectories" marks "trajectory"), never a word that merely starts the same
+ * ("deficit" does not mark "defined"); stop words are never marked.
  */
 export function highlight(text, terms) {
   const fragment = document.createDocumentFragment();
   const value = text || "";
-  const stems = [
-    ...new Set((terms || []).map((t) => (t.length > 6 ? t.slice(0, t.length - 3) : t))),
-  ];
-  if (!stems.length || !value) {
+  const stems = new Set(
+    (terms || []).filter((t) => !STOPWORDS.has(t.toLowerCase())).map((t) => stem(t)),
+  );
+  if (!stems.size || !value) {
     fragment.append(document.createTextNode(value));
     return fragment;
   }
-  stems.sort((a, b) => b.length - a.length);
-  const pattern = new RegExp(
-    `(?<![\\p{L}\\p{N}])(?:${stems.map(escapeRegExp).join("|")})[\\p{L}\\p{N}-]*`,
-    "giu",
-  );
   let last = 0;
-  for (const match of value.matchAll(pattern)) {
+  for (const match of value.matchAll(WORD)) {
+    // A hyphenated word matches as a whole or by its parts ("post-traumatic").
+    const word = match[0].replace(/['-]+$/, "");
+    const parts = word.split("-");
+    if (!stems.has(stem(word)) && !parts.some((part) => stems.has(stem(part)))) continue;
     if (match.index > last)
       fragment.append(document.createTextNode(value.slice(last, match.index)));
-    fragment.append(h("mark", null, match[0]));
-    last = match.index + match[0].length;
+    fragment.append(h("mark", null, word));
+    last = match.index + word.length;
   }
   if (last < value.length) fragment.append(document.createTextNode(value.slice(last)));
   return fragment;

@@ -108,3 +108,43 @@ export function notForRole(main, project, role, what) {
   );
   return {};
 }
+
+/**
+ * The estimate of relevant records left, in words: ``value`` (the figure, a whole number, or
+ * "too early"), ``interval`` (beside the figure), ``howTo`` (one line on how to read it) and
+ * ``ready`` (whether it has enough evidence; the API's rule, ``enough_evidence``).
+ */
+export function estimateWords(estimate) {
+  const count = (x) => Math.round(x).toLocaleString();
+  if (estimate.expected === null || estimate.expected === undefined) {
+    const needed = estimate.decisions_needed;
+    return {
+      ready: false,
+      value: "not yet",
+      interval: "",
+      howTo: needed
+        ? `Starts after one include and one exclude; worth reading after about ${count(needed)} more decisions.`
+        : "Starts after one include and one exclude.",
+    };
+  }
+  const level = `${Math.round((estimate.level ?? 0.9) * 100)}\u00a0%`;
+  if (!estimate.enough_evidence) {
+    return {
+      ready: false,
+      value: "too early",
+      interval: `about ${count(estimate.decisions_needed)} more decisions`,
+      howTo:
+        "The estimate reads how fast includes thin out; until they do (100 decisions, the last " +
+        "20 without an include) every include found moves it.",
+    };
+  }
+  return {
+    ready: true,
+    value: `≈\u00a0${count(estimate.expected)}`,
+    interval: `${level} interval ${count(estimate.low)}–${count(estimate.high)}`,
+    howTo:
+      `About ${count(estimate.expected)} relevant records are likely still among the ` +
+      `${count(estimate.unscreened)} unscreened; ${level} of the time the true number lies in ` +
+      `the interval. It narrows as includes thin out.`,
+  };
+}

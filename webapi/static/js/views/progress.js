@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { h, percent, plural } from "../dom.js";
 import { chartLegend, curveTable, recallChart } from "../chart.js";
-import { announce, showError, STAGES } from "../ui.js";
+import { announce, estimateWords, showError, STAGES } from "../ui.js";
 
 function stat(id, label, value, detail) {
   return h(
@@ -167,7 +167,8 @@ function prismaAlt(counts) {
   return (
     `PRISMA 2020 flow diagram: ${counts.identified} records identified, ` +
     `${counts.duplicates_removed} duplicates removed, ${counts.screened} records screened, ` +
-    `${counts.screening_excluded} excluded, ${counts.sought_for_retrieval} reports sought, ` +
+    `${counts.screening_excluded} excluded, ${counts.screening_maybe} marked maybe, ` +
+    `${counts.awaiting_screening} awaiting screening, ${counts.sought_for_retrieval} reports sought, ` +
     `${counts.not_retrieved} not retrieved, ${counts.assessed} assessed, ` +
     `${counts.included} studies included.`
   );
@@ -208,6 +209,7 @@ function prismaCard(project, counts, image) {
     ["Duplicates removed", counts.duplicates_removed],
     ["Records screened", counts.screened],
     ["Records excluded", counts.screening_excluded],
+    ["Marked maybe", counts.screening_maybe],
     ["Awaiting screening", counts.awaiting_screening],
     ["Reports sought for retrieval", counts.sought_for_retrieval],
     ["Reports not retrieved", counts.not_retrieved],
@@ -234,7 +236,8 @@ function prismaCard(project, counts, image) {
     ),
     h(
       "details",
-      { class: "curve-table" },
+      // Open where the diagram is too small to read: a phone's screen.
+      { class: "curve-table", open: window.matchMedia("(max-width: 640px)").matches },
       h("summary", null, "The diagram's numbers as a table"),
       h(
         "table",
@@ -270,23 +273,27 @@ export async function show(main, { project, alive }) {
   const mine = progress.mine;
   const estimate = progress.estimate;
   const share = progress.records ? progress.screened / progress.records : 0;
-  const remaining =
-    estimate.expected === null
-      ? stat(
-          "stat-remaining",
-          "Relevant records left (estimate)",
-          "—",
-          "Appears once one record is included and one excluded.",
-        )
-      : stat(
-          "stat-remaining",
-          "Relevant records left (estimate)",
-          `≈ ${estimate.expected.toFixed(1)}`,
-          `${Math.round((estimate.level ?? 0.95) * 100)}\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)} among ${plural(estimate.unscreened, "unscreened record")}` +
-            (estimate.estimated_recall !== null
-              ? `; recall so far ≈ ${percent(estimate.estimated_recall)}`
-              : ""),
-        );
+  const words = estimateWords(estimate);
+  const remaining = stat(
+    "stat-remaining",
+    "Relevant records left (estimate)",
+    h(
+      "span",
+      { class: "estimate", "data-ready": words.ready ? "true" : "false" },
+      h("span", { class: "estimate-value", id: "estimate-value" }, words.value),
+      words.interval
+        ? h("span", { class: "estimate-interval", id: "estimate-interval" }, words.interval)
+        : null,
+    ),
+    h(
+      "span",
+      { id: "estimate-howto" },
+      words.howTo,
+      words.ready && estimate.estimated_recall !== null
+        ? ` Recall so far ≈\u00a0${percent(estimate.estimated_recall)}.`
+        : "",
+    ),
+  );
   const screenedBar = h("progress", {
     max: Math.max(progress.records, 1),
     value: progress.screened,

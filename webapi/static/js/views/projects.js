@@ -1,7 +1,7 @@
 // #/projects: the projects the reviewer belongs to, and (administrators) a form to create one.
 
 import { api, me } from "../api.js";
-import { h } from "../dom.js";
+import { h, percent, plural } from "../dom.js";
 import { announce, can, rememberProject, ROLE_NAMES, showError } from "../ui.js";
 
 const MODES = { single: "Single screening", double: "Blind double screening" };
@@ -22,11 +22,18 @@ function projectCard(project) {
     project.question
       ? h("p", { class: "question" }, project.question)
       : h("p", { class: "muted" }, "No review question yet."),
+    h(
+      "div",
+      { class: "project-counts", "data-counts": project.project_id },
+      h("p", { class: "muted" }, "Counting…"),
+    ),
     project.themes.length
       ? h(
           "ul",
           { class: "chips", "aria-label": "Themes" },
-          project.themes.map((t) => h("li", { class: "chip chip-static" }, t.name)),
+          project.themes.map((t) =>
+            h("li", { class: "chip chip-static", title: t.description || null }, t.name),
+          ),
         )
       : null,
     h(
@@ -44,8 +51,84 @@ function projectCard(project) {
   );
 }
 
+/** A project card's counts: screened out of the records (a final decision, maybes
+ * included, as everywhere), with a bar, and the labels; from the PRISMA counts (no model). */
+function countsOf(counts) {
+  const records = counts.screened + counts.awaiting_screening;
+  return [
+    h(
+      "p",
+      { class: "counts-line" },
+      h("strong", null, counts.screened.toLocaleString()),
+      ` of ${plural(records, "record")} screened`,
+      records ? ` (${percent(counts.screened / records)})` : "",
+    ),
+    h("progress", {
+      max: Math.max(records, 1),
+      value: counts.screened,
+      "aria-label": "Share of records screened",
+    }),
+    h(
+      "p",
+      { class: "counts-labels hint" },
+      `${counts.sought_for_retrieval.toLocaleString()} included · ` +
+        `${counts.screening_excluded.toLocaleString()} excluded · ` +
+        `${(counts.screening_maybe || 0).toLocaleString()} maybe`,
+    ),
+  ];
+}
+
+async function fillCounts(list, alive) {
+  await Promise.all(
+    list.map(async (project) => {
+      const box = document.querySelector(`[data-counts="${project.project_id}"]`);
+      try {
+        const counts = await api.prisma(project.project_id);
+        if (alive() && box) box.replaceChildren(...countsOf(counts));
+      } catch (error) {
+        if (alive() && box) box.replaceChildren();
+      }
+    }),
+  );
+}
+
+/** One theme's row of the new-project form: a name and what the theme covers. */
+function themeRow(index) {
+  const nameId = `theme-name-${index}`;
+  const descriptionId = `theme-description-${index}`;
+  return h(
+    "div",
+    { class: "theme-row", "data-theme-row": index },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: nameId }, `Theme ${index + 1}`),
+      h("input", {
+        id: nameId,
+        name: "theme_name",
+        type: "text",
+        maxlength: 200,
+        autocomplete: "off",
+      }),
+    ),
+    h(
+      "div",
+      { class: "field grow" },
+      h("label", { for: descriptionId }, "What it covers"),
+      h("input", {
+        id: descriptionId,
+        name: "theme_description",
+        type: "text",
+        maxlength: 2000,
+        autocomplete: "off",
+      }),
+    ),
+  );
+}
+
 function createForm() {
   const status = h("div", { class: "form-status", "aria-live": "polite" });
+  const themeRows = h("div", { class: "theme-row-list" }, [0, 1, 2].map(themeRow));
   const form = h(
     "form",
     {
@@ -70,17 +153,31 @@ function createForm() {
       { class: "hint", id: "question-hint" },
       "Its terms are highlighted while screening, and it ranks the first records.",
     ),
-    h("label", { for: "project-themes" }, "Themes, one per line (optional)"),
-    h("textarea", {
-      id: "project-themes",
-      name: "themes",
-      rows: 3,
-      "aria-describedby": "themes-hint",
-    }),
     h(
-      "p",
-      { class: "hint", id: "themes-hint" },
-      "Reviewers tag records with themes; screenwise learns to suggest them.",
+      "fieldset",
+      { class: "theme-rows", id: "project-themes", "aria-describedby": "themes-hint" },
+      h("legend", null, "Themes (optional)"),
+      h(
+        "p",
+        { class: "hint", id: "themes-hint" },
+        "Reviewers tag records with themes; screenwise suggests them when it is confident. " +
+          "A sentence on what each covers makes the first suggestions much better.",
+      ),
+      themeRows,
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-small",
+          id: "add-theme-row",
+          onclick: () => {
+            const row = themeRow(themeRows.children.length);
+            themeRows.append(row);
+            row.querySelector("input").focus();
+          },
+        },
+        "Add a theme",
+      ),
     ),
     h(
       "fieldset",
@@ -119,10 +216,19 @@ function createForm() {
       form.elements.name.focus();
       return;
     }
-    const themes = form.elements.themes.value
-      .split("\n")
-      .map((t) => t.trim())
-      .filter(Boolean);
+    const rows = [...themeRows.querySelectorAll(".theme-row")].map((row) => ({
+      name: row.querySelector("[name=theme_name]").value.trim(),
+      description: row.querySelector("[name=theme_description]").value.trim(),
+    }));
+    const themes = rows.filter((t) => t.name);
+    const unnamed = rows.findIndex((t) => !t.name && t.description);
+    if (unnamed >= 0) {
+      status.append(
+        h("p", { class: "error", role: "alert" }, "A theme with a description needs a name."),
+      );
+      themeRows.querySelectorAll("[name=theme_name]")[unnamed]?.focus();
+      return;
+    }
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
@@ -173,5 +279,6 @@ export async function show(main, { alive }) {
     ),
   );
   for (const project of list) rememberProject(project);
+  fillCounts(list, alive);
   return {};
 }

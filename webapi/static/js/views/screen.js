@@ -6,7 +6,16 @@ import { api, reviewer, ApiError } from "../api.js";
 import { h, highlight, labelBadge, LABEL_NAMES, plural, termsOf, when } from "../dom.js";
 import { recallChart } from "../chart.js";
 import { abstractBlock, authorsLine, keywordsLine, sourceLine } from "../record.js";
-import { announce, can, reasonsOf, showError, stageOf, STAGES, stageSwitch } from "../ui.js";
+import {
+  announce,
+  can,
+  estimateWords,
+  reasonsOf,
+  showError,
+  stageOf,
+  STAGES,
+  stageSwitch,
+} from "../ui.js";
 
 // Offered when the project has no list of its own for the stage (then any reason is taken).
 const REASONS = [
@@ -41,16 +50,33 @@ function saveUndo(projectId, stage, stack) {
 
 // -- pieces of the record card ---------------------------------------------------------
 
-function scoreChip(item) {
+/** The queue's first record: where it ranks among the unscreened (the scale a reviewer can
+ * read), with the score itself and what its scale is in the tooltip. */
+function scoreChip(item, queue) {
   if (item.score === null || item.score === undefined)
     return h("span", { class: "chip chip-score muted" }, "Not scored");
-  const name =
-    { model: "Relevance", similarity: "Similarity", question: "Match to question" }[item.mode] ||
-    "Score";
+  const unscreened = Math.max(queue.unscreened || 1, 1);
+  const share = Math.max((100 * (item.rank || 1)) / unscreened, 0.1);
+  const top = share < 1 ? share.toFixed(1) : Math.round(share);
+  const scale = {
+    model:
+      "relevance score: the relevance model's blend of z-scores, 0 for an average unscreened record",
+    similarity: "similarity: cosine to the nearest included record, from −1 to 1",
+    question: "match to the question: cosine to the review question, from −1 to 1",
+  }[item.mode];
+  const by = { model: "relevance", similarity: "similarity", question: "match to question" }[
+    item.mode
+  ];
   return h(
     "span",
-    { class: "chip chip-score", id: "record-score", "data-mode": item.mode },
-    `${name} ${item.score.toFixed(2)}`,
+    {
+      class: "chip chip-score",
+      id: "record-score",
+      "data-mode": item.mode,
+      title: `Ranked ${(item.rank || 1).toLocaleString()} of ${unscreened.toLocaleString()} unscreened by ${by}; ${scale || "score"} ${item.score.toFixed(2)}.`,
+    },
+    `Top ${top}\u00a0% of unscreened`,
+    h("span", { class: "chip-value" }, ` · ${by} ${item.score.toFixed(2)}`),
   );
 }
 
@@ -129,8 +155,9 @@ export async function show(main, ctx) {
     chips,
     h(
       "p",
-      { class: "hint chips-hint" },
-      "Suggested themes start switched on; accept them or change them.",
+      { class: "hint chips-hint", id: "chips-hint" },
+      "A dashed chip is the model's suggestion, off until you accept it (its number or a " +
+        "click). Only the themes you switch on are saved; none is a normal answer.",
     ),
   );
   const reasonSelect = h(
@@ -317,6 +344,14 @@ export async function show(main, ctx) {
     );
   }
 
+  /** The search a record was opened from (its question and filter travel in the route). */
+  function searchHash() {
+    const query = new URLSearchParams();
+    for (const name of ["q", "filter"])
+      if (ctx.params.get(name)) query.set(name, ctx.params.get(name));
+    return `#/p/${pid}/search?${query}`;
+  }
+
   function renderUndo() {
     const stack = undoStack(pid, stage);
     const lastEntry = stack[stack.length - 1];
@@ -335,13 +370,13 @@ export async function show(main, ctx) {
     const scores = new Map((state.suggestions || []).map((t) => [t.theme, t]));
     themeNames.forEach((name, index) => {
       const suggestion = scores.get(name);
+      const suggested = Boolean(suggestion && suggestion.suggested);
       const on = state.selected.has(name);
       const key = index < 9 ? String(index + 1) : null;
       const spoken = [
         name,
         key ? `theme ${key}` : null,
-        suggestion && suggestion.suggested ? "suggested" : null,
-        suggestion ? `score ${suggestion.score.toFixed(2)}` : null,
+        suggested ? `suggested, ${Math.round(suggestion.score * 100)} percent` : null,
       ]
         .filter(Boolean)
         .join(", ");
@@ -350,7 +385,7 @@ export async function show(main, ctx) {
           "button",
           {
             type: "button",
-            class: ["chip", "chip-theme", suggestion && suggestion.suggested ? "suggested" : null],
+            class: ["chip", "chip-theme", suggested ? "suggested" : null],
             "aria-pressed": on ? "true" : "false",
             "aria-label": spoken,
             "data-theme": name,
@@ -359,11 +394,12 @@ export async function show(main, ctx) {
           },
           key ? h("kbd", { "aria-hidden": "true" }, key) : null,
           h("span", { class: "chip-name" }, name),
-          suggestion
+          // Only a suggestion shows a figure: a low score next to every chip reads as noise.
+          suggested
             ? h(
                 "span",
-                { class: "chip-value", "aria-hidden": "true" },
-                `${Math.round(suggestion.score * 100)}%`,
+                { class: "chip-value", "aria-hidden": "true", title: "The model's probability" },
+                `${Math.round(suggestion.score * 100)}\u00a0%`,
               )
             : null,
         ),
@@ -388,12 +424,15 @@ export async function show(main, ctx) {
     const top = h("div", { class: "record-top" });
     if (state.source === "queue") {
       top.append(
-        scoreChip(record),
+        scoreChip({ ...record, rank: 1 }, state.queue),
         h("span", { class: "mode", id: "record-mode" }, modeSentence(state.queue, stage)),
       );
     } else {
       top.append(
         h("span", { class: "chip chip-opened" }, state.reason || "Opened record"),
+        state.from === "search"
+          ? h("a", { class: "back-link", id: "back-to-search", href: searchHash() }, "← Back to the results")
+          : null,
         decisionLine(state.decision),
       );
     }
@@ -491,18 +530,24 @@ export async function show(main, ctx) {
     chips.replaceChildren();
   }
 
+  /** The record's stored themes (switched on) and the model's suggestions (shown, off): a
+   * suggestion becomes a theme only when the reviewer switches it on. */
   async function selectedThemesOf(recordId, suggestions) {
     if (!themeNames.length) return { labelled: null, selected: new Set() };
     const themes = await api.recordThemes(pid, recordId);
-    const chosen =
-      themes.labelled !== null
-        ? themes.labelled
-        : (suggestions || themes.themes).filter((t) => t.suggested).map((t) => t.theme);
     return {
       labelled: themes.labelled,
-      selected: new Set(chosen),
+      selected: new Set(themes.labelled || []),
       suggestions: suggestions || themes.themes,
     };
+  }
+
+  /** Whether the reviewer changed the record's themes (a decision carries them only then). */
+  function themesChanged() {
+    const before = new Set(state.labelled || []);
+    return (
+      before.size !== state.selected.size || [...state.selected].some((t) => !before.has(t))
+    );
   }
 
   async function loadQueue() {
@@ -554,13 +599,13 @@ export async function show(main, ctx) {
     stats.excluded.textContent = counts.excluded.toLocaleString();
     stats.mine.textContent = counts.mine ? counts.mine.screened.toLocaleString() : "–";
     if (atFullText) return;
-    const estimate = progress.estimate;
-    stats.remaining.textContent =
-      estimate.expected === null ? "not yet" : `≈ ${estimate.expected.toFixed(1)}`;
-    stats.remaining.title =
-      estimate.expected === null
-        ? "Needs one include and one exclude"
-        : `${Math.round((estimate.level ?? 0.95) * 100)}\u00a0% interval ${estimate.low.toFixed(1)}–${estimate.high.toFixed(1)}`;
+    const words = estimateWords(progress.estimate);
+    stats.remaining.replaceChildren(
+      h("span", { class: "estimate-value", id: "estimate-value" }, words.value),
+      words.interval ? h("span", { class: "estimate-interval" }, ` ${words.interval}`) : "",
+    );
+    stats.remaining.dataset.ready = words.ready ? "true" : "false";
+    stats.remaining.title = words.howTo;
     stats.chart.replaceChildren(recallChart(progress, { compact: true, id: "mini-recall" }));
   }
 
@@ -608,7 +653,8 @@ export async function show(main, ctx) {
         return;
       }
     }
-    if (themeNames.length) body.themes = themeNames.filter((t) => state.selected.has(t));
+    const changedThemes = themeNames.length > 0 && themesChanged();
+    if (changedThemes) body.themes = themeNames.filter((t) => state.selected.has(t));
     busy = true;
     buttons.forEach((b) => (b.disabled = true));
     say("");
@@ -628,12 +674,13 @@ export async function show(main, ctx) {
             }
           : null,
         labelled: state.labelled,
+        themes_changed: changedThemes,
       });
       saveUndo(pid, stage, stack);
       renderUndo();
       const spoken = `${DONE[label]}: ${record.title || "record"}.`;
-      if (state.source === "record" && state.from === "history") {
-        window.location.hash = `#/p/${pid}/history`;
+      if (state.source === "record" && (state.from === "history" || state.from === "search")) {
+        window.location.hash = state.from === "search" ? searchHash() : `#/p/${pid}/history`;
         announce(spoken);
         return;
       }
@@ -667,7 +714,9 @@ export async function show(main, ctx) {
     // blind double screening "before" is the reviewer's own earlier decision, and the API
     // refuses (409) once the record is final: then only a resolver changes it.
     const body = entry.previous ? { ...entry.previous, stage } : { label: "undecided", stage };
-    if (entry.labelled !== null) body.themes = entry.labelled;
+    // Themes go back only when the decision changed them ("undecided" withdraws its own).
+    if (entry.themes_changed && (entry.previous || entry.labelled !== null))
+      body.themes = entry.labelled || [];
     body.supersedes = entry.decision_id;
     busy = true;
     try {

@@ -73,6 +73,8 @@ export async function show(main, { project, params, alive }) {
   const hits = await api.search(pid, { q, k, filter });
   if (!alive()) return {};
   const terms = termsOf(q);
+  // A record opened from here links back to these results (and comes back after a decision).
+  const backTo = new URLSearchParams({ from: "search", q, filter });
   results.replaceChildren(
     h("h2", { id: "results-title" }, `${plural(hits.length, "record")} nearest to “${q}”`),
     hits.length
@@ -100,7 +102,10 @@ export async function show(main, { project, params, alive }) {
                 { class: "hit-body" },
                 h(
                   "a",
-                  { class: "hit-title", href: `#/p/${pid}/screen/${hit.record_id}?from=search` },
+                  {
+                    class: "hit-title",
+                    href: `#/p/${pid}/screen/${hit.record_id}?${backTo}`,
+                  },
                   highlight(hit.title || `Record ${hit.record_id}`, terms),
                 ),
                 h(

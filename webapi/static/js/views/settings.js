@@ -377,6 +377,110 @@ function modelSection(ctx, model) {
   return section("settings-model", "Ranking model", line, out, button);
 }
 
+/** The project's themes: rename (labels kept) or describe each, add one. */
+function themesSection(ctx) {
+  const out = h("div", { class: "form-status", "aria-live": "polite" });
+  const list = h("div", { class: "theme-row-list", id: "theme-edit-list" });
+
+  function row(theme, index) {
+    const nameId = `edit-theme-name-${index}`;
+    const descriptionId = `edit-theme-description-${index}`;
+    const name = h("input", { id: nameId, type: "text", maxlength: 200, value: theme.name });
+    const description = h("input", {
+      id: descriptionId,
+      type: "text",
+      maxlength: 2000,
+      value: theme.description,
+    });
+    const save = h("button", { type: "submit", class: "btn btn-small" }, "Save");
+    const form = h(
+      "form",
+      { class: "theme-row theme-edit", "data-theme": theme.name },
+      h("div", { class: "field" }, h("label", { for: nameId }, `Theme ${index + 1}`), name),
+      h(
+        "div",
+        { class: "field grow" },
+        h("label", { for: descriptionId }, "What it covers"),
+        h("div", { class: "inline-field" }, description, save),
+      ),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { theme: theme.name };
+      if (name.value.trim() !== theme.name) body.name = name.value.trim();
+      if (description.value.trim() !== theme.description)
+        body.description = description.value.trim();
+      if (Object.keys(body).length === 1) return;
+      await apply(() => api.updateTheme(ctx.project.project_id, body), `Saved ${body.name || theme.name}.`);
+    });
+    return form;
+  }
+
+  const newName = h("input", { id: "new-theme-name", type: "text", maxlength: 200 });
+  const newDescription = h("input", { id: "new-theme-description", type: "text", maxlength: 2000 });
+  const addForm = h(
+    "form",
+    { class: "theme-row", id: "add-theme-form" },
+    h("div", { class: "field" }, h("label", { for: "new-theme-name" }, "New theme"), newName),
+    h(
+      "div",
+      { class: "field grow" },
+      h("label", { for: "new-theme-description" }, "What it covers"),
+      h(
+        "div",
+        { class: "inline-field" },
+        newDescription,
+        h("button", { type: "submit", class: "btn btn-small" }, "Add"),
+      ),
+    ),
+  );
+  addForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!newName.value.trim()) {
+      newName.focus();
+      return;
+    }
+    const body = { name: newName.value.trim(), description: newDescription.value.trim() };
+    if (await apply(() => api.addTheme(ctx.project.project_id, body), `Added ${body.name}.`)) {
+      newName.value = "";
+      newDescription.value = "";
+    }
+  });
+
+  async function apply(call, said) {
+    try {
+      const updated = await call();
+      rememberProject(updated);
+      ctx.project = updated;
+      render();
+      status(out, said);
+      announce(said);
+      return true;
+    } catch (error) {
+      out.replaceChildren();
+      showError(error, out);
+      return false;
+    }
+  }
+
+  function render() {
+    list.replaceChildren(...ctx.project.themes.map(row));
+  }
+  render();
+  return section(
+    "settings-themes",
+    "Themes",
+    h(
+      "p",
+      { class: "hint" },
+      "A rename keeps the records' labels; a sentence on what a theme covers improves its suggestions.",
+    ),
+    list,
+    addForm,
+    out,
+  );
+}
+
 export async function show(main, ctx) {
   const { project, alive } = ctx;
   const pid = project.project_id;
@@ -399,6 +503,7 @@ export async function show(main, ctx) {
       modeSection(view, started),
       modelSection(view, model),
       reasonsSection(view),
+      themesSection(view),
       membersSection(view, members, reviewers),
     ),
   );
