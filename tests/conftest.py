@@ -80,7 +80,14 @@ def service(tmp_path: Path, encoder: HashingEncoder) -> Screenwise:
 
 @pytest.fixture
 def app(service: Screenwise):
-    app = create_app({"TESTING": True, "HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    app = create_app(
+        {
+            "TESTING": True,
+            "HOME": str(service.home),
+            "SCREENWISE_SERVICE": service,
+            "QUEUE_IMMEDIATE": True,  # an upload's import job runs inside its request
+        }
+    )
     # Every test client checks each /api response against the OpenAPI document.
     app.test_client_class = SpecCheckingClient
     return app
@@ -122,7 +129,9 @@ def as_reviewer(app, service):
 @pytest.fixture
 def live_server(service: Screenwise) -> Iterator[str]:
     """The app served by waitress on a free loopback port, in a thread; yields its base URL."""
-    app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    app = create_app(
+        {"HOME": str(service.home), "SCREENWISE_SERVICE": service, "QUEUE_IMMEDIATE": True}
+    )
     with serving(app) as base:
         yield base
 
