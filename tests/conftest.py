@@ -128,12 +128,17 @@ def as_reviewer(app, service):
 
 @pytest.fixture
 def live_server(service: Screenwise) -> Iterator[str]:
-    """The app served by waitress on a free loopback port, in a thread; yields its base URL."""
-    app = create_app(
-        {"HOME": str(service.home), "SCREENWISE_SERVICE": service, "QUEUE_IMMEDIATE": True}
-    )
-    with serving(app) as base:
-        yield base
+    """The app served by waitress on a free loopback port, in a thread, with a job worker
+    thread as ``screenwise serve`` runs one (the queue in HOME/data/queue.db); yields the base
+    URL."""
+    app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    consumer = service.tasks.consumer(1)
+    consumer.start()
+    try:
+        with serving(app) as base:
+            yield base
+    finally:
+        consumer.stop(graceful=True)
 
 
 @pytest.fixture
