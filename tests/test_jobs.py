@@ -5,6 +5,7 @@ store consistent and the job resumes; a restart answers at once; limits refuse w
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import shutil
 import signal
@@ -332,3 +333,28 @@ def test_a_cli_import_that_fails_leaves_no_project(runner, service, tmp_path):
     assert "ghost" not in {p.name for p in service.projects()}
     [job] = service.store.jobs()
     assert job["state"] == "failed" and "not imported either" in job["error"]
+
+
+def test_reviewers_rank_a_limited_number_of_candidates(client, as_reviewer, service):
+    service.import_files("p", [ADHD], ignore_labels=True)
+    service.limits = dataclasses.replace(
+        service.limits, reviewer_candidates=3, reviewer_upload_bytes=1000
+    )
+    bob = as_reviewer("bob", project="p")
+    hits = [{"title": f"methylphenidate trial {n}", "abstract": "children"} for n in range(4)]
+    refused = bob.post("/api/projects/p/themes/candidates", json={"records": hits})
+    assert refused.status_code == 413 and "at most 3" in refused.get_json()["detail"]
+    assert (
+        bob.post("/api/projects/p/themes/candidates", json={"records": hits[:3]}).status_code == 200
+    )
+    assert (
+        client.post("/api/projects/p/themes/candidates", json={"records": hits}).status_code == 200
+    )
+    big = bob.post(
+        "/api/projects/p/themes/candidates/file",
+        data={"files": [(io.BytesIO(ADHD.read_bytes()), ADHD.name)]},
+        content_type="multipart/form-data",
+    )
+    assert (
+        big.status_code == 413 and "a reviewer may send at most 1,000" in big.get_json()["detail"]
+    )

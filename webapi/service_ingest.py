@@ -291,6 +291,21 @@ class IngestService:
                         f"{size:,} bytes; a field may hold at most {limit:,}"
                     )
 
+    def check_candidates(self, count: int, *, maintainer: bool) -> None:
+        """Refuse a review update of more records than the caller's role may send (413)."""
+        limit = self.limits.maintainer_candidates if maintainer else self.limits.reviewer_candidates
+        if count > limit:
+            who = "a maintainer" if maintainer else "a reviewer"
+            raise TooLargeError(f"{count:,} records; {who} may rank at most {limit:,} per request")
+
+    def check_candidate_bytes(self, size: int, *, maintainer: bool) -> None:
+        """Refuse a reviewer's review-update files over their upload limit (413)."""
+        limit = self.limits.reviewer_upload_bytes
+        if not maintainer and size > limit:
+            raise TooLargeError(
+                f"the upload is {size:,} bytes; a reviewer may send at most {limit:,}"
+            )
+
     @contextlib.contextmanager
     def _saved_uploads(self, uploads: Sequence[tuple[str, IO[bytes]]]) -> Iterator[list[Path]]:
         """Uploaded files written to a scratch folder under HOME (removed after, and at every

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 
 from .access import project_access
@@ -48,12 +48,17 @@ class ManyRecordThemes(MethodView):
 class Candidates(MethodView):
     @blp.arguments(CandidatesSchema)
     @blp.response(200, CandidateSchema(many=True))
-    @blp.problems(404)
+    @blp.problems(404, 413)
     def post(self, args: dict, project: str) -> list:
         """Records not in the project, as JSON title/abstract: their relevance under the
-        project's model, suggested themes, and the screened record each one duplicates."""
-        pid = project_access(project).project.project_id
-        return current_app.extensions["screenwise"].candidates(pid, args["records"])
+        project's model, suggested themes, and the screened record each one duplicates.
+
+        413 over the records a request may hold (reviewers: ``REVIEWER_MAX_CANDIDATES``,
+        200 by default)."""
+        access = project_access(project)
+        service = current_app.extensions["screenwise"]
+        service.check_candidates(len(args["records"]), maintainer=access.at_least("maintainer"))
+        return service.candidates(access.project.project_id, args["records"])
 
 
 @blp.route("/<project>/themes/candidates/file")
@@ -63,8 +68,15 @@ class CandidateFiles(MethodView):
     @blp.problems(404, 413, 415, 422)
     def post(self, files: dict, project: str) -> list:
         """Like ``/themes/candidates``, for records in export files (multipart ``files``);
-        nothing is stored."""
-        pid = project_access(project).project.project_id
+        nothing is stored.
+
+        413 over the bytes (reviewers: ``REVIEWER_MAX_UPLOAD_BYTES``, 5 MB by default) or
+        records (reviewers: ``REVIEWER_MAX_CANDIDATES``; maintainers:
+        ``MAINTAINER_MAX_CANDIDATES``) a request may hold."""
+        access = project_access(project)
+        maintainer = access.at_least("maintainer")
         service = current_app.extensions["screenwise"]
+        service.check_candidate_bytes(request.content_length or 0, maintainer=maintainer)
         records = service.read_uploads([(f.filename, f.stream) for f in files["files"]])
-        return service.candidates(pid, records)
+        service.check_candidates(len(records), maintainer=maintainer)
+        return service.candidates(access.project.project_id, records)
