@@ -58,11 +58,12 @@ class RankingService:
         """The current ranking, refitted when records, decisions or theme labels changed."""
         key = self.store.state_version(project_id)
         cached = self._rankings.get(project_id)
-        if cached is not None and cached.key == key:
+        fresh = self._version(project_id)  # the embedded set: it grows as vectors land
+        if cached is not None and cached.key == key and cached.vectors.version == fresh:
             return cached
         with self._project_lock(project_id):
             cached = self._rankings.get(project_id)
-            if cached is not None and cached.key == key:
+            if cached is not None and cached.key == key and cached.vectors.version == fresh:
                 return cached
             ranking = self._fit(project_id, reuse_saved=cached is None)
             self._publish(project_id, ranking)
