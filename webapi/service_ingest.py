@@ -229,6 +229,7 @@ class IngestService:
             new = params.get("new_project")
             target = NewProject(new["name"], new["question"]) if new else job["project_id"]
             self.store.import_files(target, parsed, actor=job["requested_by"], job_id=job["job_id"])
+            del parsed  # the records are stored: free them before embedding
             job = self.store.job(job["job_id"])
         project_id = job["project_id"]
         report = self.embed_pending(project_id, progress=progress)
