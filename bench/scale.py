@@ -21,7 +21,6 @@ import json
 import logging
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,10 +32,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import default_data_dir, markdown_table, peak_rss_mib
+from tests.conftest import serving
 from tests.fakes import HashingEncoder
 from webapi import create_app
 from webapi.access import new_token, token_hash
-from webapi.server import make_server
+from webapi.server import one_math_thread
 from webapi.services import Screenwise
 
 FIELDS = ("title", "abstract", "year", "doi", "pmid")
@@ -139,6 +139,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         files = build_corpus(args.data, args.records, Path(home))
         megabytes = sum(f.stat().st_size for f in files) / 2**20
+        one_math_thread()  # as screenwise serve does
         service = Screenwise(home, encoder=HashingEncoder(dimension=384))
         service.store.create_reviewer("bench", is_admin=True)
         token = new_token()
@@ -146,11 +147,8 @@ def main() -> None:
         app = create_app({"HOME": home, "SCREENWISE_SERVICE": service})
         consumer = service.tasks.consumer(1)
         consumer.start()
-        connections: dict = {}
-        server = make_server(app, port=0, threads=4, map=connections)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        client = Client(f"http://127.0.0.1:{server.effective_port}", token)
+        serve = serving(app)  # waitress in a thread, stopped without racing its requests
+        client = Client(serve.__enter__(), token)
         client.json("POST", "/api/projects", {"name": "scale", "question": QUESTIONS[0]})
 
         started = time.perf_counter()
@@ -236,11 +234,7 @@ def main() -> None:
             ],
             ["server peak memory (this process)", "", f"{peak_rss_mib():,.0f} MiB", ""],
         ]
-        server.close()
-        thread.join(10)
-        for channel in list(connections.values()):
-            channel.close()
-        server.task_dispatcher.shutdown()
+        serve.__exit__(None, None, None)
         consumer.stop(graceful=True)
         service.close()
 
