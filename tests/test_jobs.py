@@ -358,3 +358,43 @@ def test_reviewers_rank_a_limited_number_of_candidates(client, as_reviewer, serv
     assert (
         big.status_code == 413 and "a reviewer may send at most 1,000" in big.get_json()["detail"]
     )
+
+
+def test_cancelling_a_running_import_stops_its_embedding(tmp_path):
+    """Cancelled while embedding: the stored records stay, the job says cancelled, and the
+    records left are embedded by the next embedding job."""
+    from tests.fakes import SlowHashingEncoder
+    from webapi.services import Screenwise
+
+    service = Screenwise(tmp_path, encoder=SlowHashingEncoder(delay=1.0))
+    app = create_app({"HOME": str(tmp_path), "SCREENWISE_SERVICE": service})
+    consumer = service.tasks.consumer(1)
+    consumer.start()
+    try:
+        with serving(app) as base:
+            http = Http(base, make_reviewer(service, "ann", admin=True))
+            http.json("POST", "/api/projects", {"name": "c"}, expect=201)
+            job = http.upload(
+                "/api/projects/c/records?ignore_labels=true", {ADHD.name: ADHD.read_bytes()}
+            )
+            deadline = time.monotonic() + 120
+            while not (job["phase"] == "embed" and job["done"] > 0):
+                assert time.monotonic() < deadline and job["state"] != "failed", job
+                time.sleep(0.05)
+                job = http.json("GET", f"/api/jobs/{job['job_id']}")
+            asked = http.json("POST", f"/api/jobs/{job['job_id']}/cancel")
+            assert asked["cancel_requested"]
+            over = http.wait(asked)
+            assert over["state"] == "cancelled", over
+            again = http.call("POST", f"/api/jobs/{job['job_id']}/cancel")
+            assert again[0] == 409
+            pid = over["project_id"]
+            pending = service.pending_embedding(pid)
+            assert pending > 0 and service.stats(pid)["records"] > pending
+            [resumed] = service.resume_embedding()
+            done = http.wait(http.json("GET", f"/api/jobs/{resumed}"), timeout=120)
+            assert done["state"] == "done" and done["kind"] == "embed"
+            assert service.pending_embedding(pid) == 0
+    finally:
+        consumer.stop(graceful=True)
+        service.close()
