@@ -358,6 +358,19 @@ def test_reviewers_rank_a_limited_number_of_candidates(client, as_reviewer, serv
     assert (
         big.status_code == 413 and "a reviewer may send at most 1,000" in big.get_json()["detail"]
     )
+    # A maintainer's large file is ranked in a job (the tests' app runs it in the request).
+    ranked = client.post(
+        "/api/projects/p/themes/candidates/file",
+        data={"files": [(io.BytesIO(ADHD.read_bytes()), ADHD.name)]},
+        content_type="multipart/form-data",
+    )
+    assert ranked.status_code == 202, ranked.get_json()
+    job = ranked.get_json()
+    assert job["kind"] == "candidates" and job["state"] == "done", job
+    assert ranked.headers["Location"] == f"/api/jobs/{job['job_id']}"
+    assert len(job["result"]) == len(read_records(ADHD))
+    assert all(c["duplicate_of"] for c in job["result"])  # every hit is already in the project
+    assert not any((service.data_dir / "uploads").iterdir())
 
 
 def test_cancelling_a_running_import_stops_its_embedding(tmp_path):

@@ -153,6 +153,7 @@ class JobService:
             "import": self._run_import,
             "embed": self._run_embed,
             "train": self._run_train,
+            "candidates": self._run_candidates,
         }.get(job["kind"])
         try:
             if handler is None:

@@ -299,6 +299,48 @@ class IngestService:
             who = "a maintainer" if maintainer else "a reviewer"
             raise TooLargeError(f"{count:,} records; {who} may rank at most {limit:,} per request")
 
+    def candidate_uploads(
+        self,
+        project_id: int,
+        uploads: Sequence[tuple[str, IO[bytes]]],
+        *,
+        maintainer: bool,
+        actor: str = "",
+    ) -> list[dict[str, Any]] | dict[str, Any]:
+        """Rank the records of review-update files: here when they are few (the ranked list),
+        else, for a maintainer, in a ``candidates`` job (the job, queued)."""
+        job_id = new_job_id()
+        folder = self._upload_folder(job_id)
+        queued = False
+        try:
+            paths = _save_uploads(uploads, folder)
+            records = [r for path in paths for r in read_records(path, ignore_labels=True)]
+            self.check_candidates(len(records), maintainer=maintainer)
+            if len(records) <= self.limits.reviewer_candidates:
+                return self.candidates(project_id, records)
+            params = {
+                "files": [{"path": str(p), "name": p.name} for p in paths],
+                "records": len(records),
+            }
+            job = self._create_job(
+                "candidates", project_id=project_id, params=params, actor=actor, job_id=job_id
+            )
+            queued = True
+        finally:
+            if not queued:
+                shutil.rmtree(folder, ignore_errors=True)
+        return self._submit(job)
+
+    def _run_candidates(self, job: dict[str, Any], progress: Any) -> list[dict[str, Any]]:
+        """The ``candidates`` job: read the stored files, rank their records."""
+        files = job["params"]["files"]
+        progress.phase("read", len(files))
+        records = [r for f in files for r in read_records(Path(f["path"]), ignore_labels=True)]
+        progress.phase("rank", len(records))
+        ranked = self.candidates(job["project_id"], records)
+        progress.update(len(records), force=True)
+        return ranked
+
     def check_candidate_bytes(self, size: int, *, maintainer: bool) -> None:
         """Refuse a reviewer's review-update files over their upload limit (413)."""
         limit = self.limits.reviewer_upload_bytes
