@@ -222,11 +222,6 @@ class ImportSummarySchema(ma.Schema):
     embedded = fields.Integer()
 
 
-class ImportResultSchema(ma.Schema):
-    files = fields.List(fields.Nested(ImportSummarySchema))
-    embedded = fields.Integer()
-
-
 class JobSchema(ma.Schema):
     """A long-running job (an import, embedding, retraining) and how far it is."""
 
