@@ -12,8 +12,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 CHROMIUM ?= /usr/bin/chromium
+REDIS_SERVER ?= redis-server
 
-.PHONY: setup browser run test test-quick lint format bench clean fuzz
+.PHONY: setup browser redis run worker test test-quick lint format bench clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +26,16 @@ setup: $(STAMP)
 # Import the demo review (labels set aside, so the queue is full), embed, index; give it the
 # themes of data/demo/themes.csv (names and descriptions); make the local
 # administrator demo its maintainer, with a token in data/demo-token; then serve (which prints it).
+# The server runs one job worker thread of its own (imports, embedding, retraining) on the queue
+# in data/queue.db; `make worker` (or screenwise worker) in another terminal adds more.
 run: setup
 	$(BIN)/screenwise import --project demo --ignore-labels --question "$(DEMO_QUESTION)" $(DEMO)
 	$(BIN)/screenwise theme add --project demo --exist-ok --file $(DEMO_THEMES)
 	$(BIN)/screenwise user demo --project demo
-	$(BIN)/screenwise serve --host $(HOST) --port $(PORT)
+	$(BIN)/screenwise serve --host $(HOST) --port $(PORT) --workers 1
+
+worker: setup
+	$(BIN)/screenwise worker --workers 1
 
 # The browser tests drive Debian's Chromium through Playwright (pip installs Playwright with the
 # test extra; no browser download). Install Chromium when it is missing and apt-get may run (as
@@ -45,7 +51,19 @@ browser:
 		echo "could not install chromium: the browser tests will skip"; \
 	fi
 
-test: setup browser
+# The Redis queue test drives a real redis-server: installed like Chromium, else it skips.
+redis:
+	@if ! command -v $(REDIS_SERVER) >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; \
+		elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+		else echo "redis-server is missing and apt-get needs root: the Redis test will skip"; exit 0; fi; \
+		echo "installing redis-server for the Redis queue test"; \
+		$$sudo apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null || \
+		echo "could not install redis-server: the Redis test will skip"; \
+	fi
+
+test: setup browser redis
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -191,6 +191,9 @@ def main() -> None:
             fits.append((time.perf_counter() - started) * 1000)
 
         app = create_app({"HOME": str(home), "SCREENWISE_SERVICE": service})
+        # As screenwise serve: a job worker thread (a background retrain runs there).
+        consumer = service.tasks.consumer(1)
+        consumer.start()
         # Four clients on four threads keep a request waiting now and then: expected here.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         connections: dict = {}
@@ -231,6 +234,7 @@ def main() -> None:
         for channel in list(connections.values()):
             channel.close()
         server.task_dispatcher.shutdown()
+        consumer.stop(graceful=True)
         stats = service.stats("bench")
         service.close()
 

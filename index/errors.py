@@ -40,3 +40,12 @@ class ValidationError(ScreenwiseError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class TooLargeError(ScreenwiseError):
+    """An upload over a configured limit (bytes, records per import, candidates per request)."""
+
+
+class LimitExceededError(ImportFormatError):
+    """A file over a configured per-field or per-line limit; the message names file, line and
+    field."""

@@ -183,3 +183,41 @@ WHEN OLD.removed_at IS NOT NULL OR NEW.removed_at IS NULL OR NEW.role != OLD.rol
   OR NEW.project_id != OLD.project_id OR NEW.reviewer_id != OLD.reviewer_id
   OR NEW.added_at != OLD.added_at
 BEGIN SELECT RAISE(ABORT, 'a membership can only be ended, once'); END;
+
+-- Long work (imports, embedding, training, review updates of large files) as durable jobs: a
+-- task queue (huey) carries only the job id; this row is the truth. A worker claims a queued
+-- job (state queued -> running, its name in ``worker``) and reports phase, progress and rate as
+-- it goes; ``updated_at`` is its heartbeat. A job whose worker died is queued again or failed
+-- with the reason when the next server or worker starts.
+CREATE TABLE jobs (
+    job_id       TEXT PRIMARY KEY,
+    project_id   INTEGER REFERENCES projects (project_id),
+    kind         TEXT NOT NULL CHECK (kind IN ('import', 'embed', 'train', 'candidates')),
+    state        TEXT NOT NULL DEFAULT 'queued'
+                 CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    phase        TEXT NOT NULL DEFAULT '',
+    done         INTEGER NOT NULL DEFAULT 0,
+    total        INTEGER NOT NULL DEFAULT 0,
+    rate         REAL,                                -- records per second in this phase
+    error        TEXT,
+    params       TEXT NOT NULL DEFAULT '{}',          -- JSON object: what to do
+    result       TEXT,                                -- JSON: what it did
+    requested_by TEXT NOT NULL DEFAULT '',
+    worker       TEXT,                                -- host:pid of the worker running it
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    cancel       INTEGER NOT NULL DEFAULT 0 CHECK (cancel IN (0, 1)),
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    finished_at  TEXT
+);
+CREATE INDEX jobs_project ON jobs (project_id, created_at);
+CREATE INDEX jobs_state ON jobs (state);
+
+-- Bumped whenever an embedding job has made more of a project's records embedded, so that the
+-- servers' in-memory vectors and rankings of the project refresh as the vectors land.
+CREATE TABLE embedding_generations (
+    project_id  INTEGER NOT NULL REFERENCES projects (project_id),
+    model       TEXT NOT NULL,
+    generation  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (project_id, model)
+) WITHOUT ROWID;

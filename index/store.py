@@ -35,7 +35,7 @@ from .dedup import DedupIndex, DedupKeys, index_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .records import Record
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DecisionLabel = Literal["include", "exclude", "maybe", "undecided"]
 Stage = Literal["title_abstract", "full_text"]
@@ -161,6 +161,24 @@ def _private_file(path: Path) -> None:
         path.chmod(0o600)
 
 
+@dataclass(frozen=True)
+class ImportFile:
+    """One parsed file of an import: its name as the user knows it, format, SHA-256, records."""
+
+    filename: str
+    format: str
+    sha256: str
+    records: Sequence[Record]
+
+
+@dataclass(frozen=True)
+class NewProject:
+    """A project an import creates, in the import's own transaction."""
+
+    name: str
+    question: str = ""
+
+
 class Store:
     """All of screenwise's durable state, in one SQLite file (``":memory:"`` for tests)."""
 
@@ -212,6 +230,8 @@ class Store:
                     conn.execute(statement)
             if version == 1:
                 _migrate_1_to_2(conn, schema)
+            if version in (1, 2):
+                _create_missing(conn, schema)  # 2 -> 3: the jobs and embedding generations
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -336,18 +356,7 @@ class Store:
         if any(not n for n in names) or len(set(names)) != len(names):
             raise ValidationError("theme names must be non-empty and distinct", field="themes")
         with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM projects WHERE name = ?", (name,)).fetchone():
-                raise ConflictError(f"a project named {name!r} already exists")
-            cursor = conn.execute(
-                "INSERT INTO projects (name, question, mode, settings, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (name, question, mode, json.dumps(settings), now()),
-            )
-            project_id = int(cursor.lastrowid)
-            conn.executemany(
-                "INSERT INTO themes (project_id, name, description, position) VALUES (?, ?, ?, ?)",
-                [(project_id, t.name.strip(), t.description, i) for i, t in enumerate(theme_list)],
-            )
+            project_id = _insert_project(conn, name, question, theme_list, mode, settings)
             self._audit(conn, project_id, actor, "project.create", {"name": name, "mode": mode})
         return self.project(project_id)
 
@@ -594,155 +603,205 @@ class Store:
         sha256: str,
         actor: str = "",
     ) -> ImportSummary:
-        """Store one file's records in one transaction, linking duplicates to what they repeat.
+        """Store one file's records in one transaction (``import_files`` with one file)."""
+        _, [summary] = self.import_files(
+            project_id, [ImportFile(filename, fmt, sha256, records)], actor=actor
+        )
+        return summary
 
+    def import_files(
+        self,
+        project: int | NewProject,
+        files: Sequence[ImportFile],
+        *,
+        actor: str = "",
+        job_id: str | None = None,
+    ) -> tuple[int, list[ImportSummary]]:
+        """Store several files' records in ONE transaction: all of them or none.
+
+        ``project`` is a project id, or a ``NewProject`` created in the same transaction (an
+        import that fails or is killed leaves no empty project behind). ``job_id``: the import
+        job whose phase becomes ``embed`` (with the summaries as its result) in the same
+        transaction, so a restarted job knows whether its records are stored.
+
+        Records are linked to what they duplicate, earlier files of the same import included.
         A file whose bytes were already imported into this project is not imported again
-        (``already_imported``). Labels in the file become prior decisions, themes become theme
-        labels (both by ``import:<filename>``); a duplicate's label or themes go to the record it
-        duplicates when that record has none yet.
+        (``already_imported``). Labels in a file become prior decisions, themes become theme
+        labels (both by ``import:<filename>``); a duplicate's label or themes go to the record
+        it duplicates when that record has none yet.
         """
-        summary = ImportSummary(file_id=None, filename=filename, format=fmt)
-        project = self.project(project_id)
-        known_themes = {t.name for t in project.themes}
-        reviewer = f"import:{filename}"
         with self.transaction() as conn:
-            previous = conn.execute(
-                "SELECT file_id FROM files WHERE project_id = ? AND sha256 = ?",
-                (project_id, sha256),
-            ).fetchone()
-            if previous:
-                summary.file_id = int(previous[0])
-                summary.already_imported = True
-                summary.read = len(records)
-                return summary
-            file_id = int(
+            if isinstance(project, NewProject):
+                name = project.name.strip()
+                if not name:
+                    raise ValidationError("a project needs a name", field="name")
+                project_id = _insert_project(conn, name, project.question, (), "single", {})
+                self._audit(
+                    conn, project_id, actor, "project.create", {"name": name, "mode": "single"}
+                )
+            else:
+                project_id = project
+            summaries = [self._import_file(conn, project_id, file, actor=actor) for file in files]
+            if job_id is not None:
+                result = [
+                    {k: v for k, v in s.to_dict().items() if k != "record_ids"} for s in summaries
+                ]
                 conn.execute(
-                    "INSERT INTO files (project_id, filename, format, sha256, read, added,"
-                    " duplicates, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-                    (project_id, filename, fmt, sha256, len(records), actor, now()),
+                    "UPDATE jobs SET project_id = ?, phase = 'embed', result = ?, done = 0,"
+                    " total = 0, updated_at = ? WHERE job_id = ?",
+                    (project_id, json.dumps(result), now(), job_id),
+                )
+        return project_id, summaries
+
+    def _import_file(
+        self, conn: sqlite3.Connection, project_id: int, file: ImportFile, *, actor: str
+    ) -> ImportSummary:
+        records, filename, fmt, sha256 = file.records, file.filename, file.format, file.sha256
+        summary = ImportSummary(file_id=None, filename=filename, format=fmt)
+        known_themes = {
+            r[0]
+            for r in conn.execute("SELECT name FROM themes WHERE project_id = ?", (project_id,))
+        }
+        if not conn.execute(
+            "SELECT 1 FROM projects WHERE project_id = ? AND archived_at IS NULL", (project_id,)
+        ).fetchone():
+            raise NotFoundError(f"no project {project_id!r}")
+        reviewer = f"import:{filename}"
+        previous = conn.execute(
+            "SELECT file_id FROM files WHERE project_id = ? AND sha256 = ?",
+            (project_id, sha256),
+        ).fetchone()
+        if previous:
+            summary.file_id = int(previous[0])
+            summary.already_imported = True
+            summary.read = len(records)
+            return summary
+        file_id = int(
+            conn.execute(
+                "INSERT INTO files (project_id, filename, format, sha256, read, added,"
+                " duplicates, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
+                (project_id, filename, fmt, sha256, len(records), actor, now()),
+            ).lastrowid
+        )
+        summary.file_id = file_id
+        summary.read = len(records)
+        index = _dedup_index(conn, project_id)
+        labelled = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT record_id FROM decisions WHERE project_id = ?", (project_id,)
+            )
+        }
+        themed = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT record_id FROM theme_labels WHERE project_id = ?",
+                (project_id,),
+            )
+        }
+        created = now()
+        for record in records:
+            keys = DedupKeys.of(record)
+            match = index.match(keys)
+            text = record.text
+            record_id = int(
+                conn.execute(
+                    "INSERT INTO records (project_id, file_id, source_id, source_line, title,"
+                    " abstract, authors, year, journal, doi, pmid, url, keywords, ref_type,"
+                    " notes, extra, doi_key, pmid_key, title_key, text_hash, duplicate_of,"
+                    " duplicate_reason)"
+                    f" VALUES ({', '.join('?' * 22)})",
+                    (
+                        project_id,
+                        file_id,
+                        record.source_id,
+                        record.line,
+                        record.title,
+                        record.abstract,
+                        json.dumps(record.authors, ensure_ascii=False),
+                        record.year,
+                        record.journal,
+                        record.doi,
+                        record.pmid,
+                        record.url,
+                        json.dumps(record.keywords, ensure_ascii=False),
+                        record.ref_type,
+                        record.notes,
+                        json.dumps(record.extra, ensure_ascii=False),
+                        keys.doi,
+                        keys.pmid,
+                        keys.title,
+                        _hash_or_none(text),
+                        match[0] if match else None,
+                        match[1] if match else None,
+                    ),
                 ).lastrowid
             )
-            summary.file_id = file_id
-            summary.read = len(records)
-            index = _dedup_index(conn, project_id)
-            labelled = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT record_id FROM decisions WHERE project_id = ?", (project_id,)
+            if match:
+                summary.duplicates += 1
+                summary.duplicate_links.append(
+                    {
+                        "record_id": record_id,
+                        "source_id": record.source_id,
+                        "line": record.line,
+                        "duplicate_of": match[0],
+                        "reason": match[1],
+                    }
                 )
-            }
-            themed = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT record_id FROM theme_labels WHERE project_id = ?",
-                    (project_id,),
+                target = match[0]
+            else:
+                index.add(record_id, keys)
+                summary.added += 1
+                summary.record_ids.append(record_id)
+                target = record_id
+                if not text:
+                    summary.without_text += 1
+                if not record.abstract.strip():
+                    summary.without_abstract += 1
+            if (record.label is not None or record.maybe) and target not in labelled:
+                label = "maybe" if record.maybe else "include" if record.label == 1 else "exclude"
+                conn.execute(
+                    "INSERT INTO decisions (project_id, record_id, label, reviewer, origin,"
+                    " reason, note, created_at) VALUES (?, ?, ?, ?, 'prior', ?, ?, ?)",
+                    (
+                        project_id,
+                        target,
+                        label,
+                        reviewer,
+                        record.decision_reason,
+                        record.decision_note,
+                        created,
+                    ),
                 )
-            }
-            created = now()
-            for record in records:
-                keys = DedupKeys.of(record)
-                match = index.match(keys)
-                text = record.text
-                record_id = int(
+                labelled.add(target)
+                summary.prior_labels[label] = summary.prior_labels.get(label, 0) + 1
+            if record.themes and target not in themed:
+                unknown = [t for t in record.themes if t not in known_themes]
+                for name in unknown:
                     conn.execute(
-                        "INSERT INTO records (project_id, file_id, source_id, source_line, title,"
-                        " abstract, authors, year, journal, doi, pmid, url, keywords, ref_type,"
-                        " notes, extra, doi_key, pmid_key, title_key, text_hash, duplicate_of,"
-                        " duplicate_reason)"
-                        f" VALUES ({', '.join('?' * 22)})",
-                        (
-                            project_id,
-                            file_id,
-                            record.source_id,
-                            record.line,
-                            record.title,
-                            record.abstract,
-                            json.dumps(record.authors, ensure_ascii=False),
-                            record.year,
-                            record.journal,
-                            record.doi,
-                            record.pmid,
-                            record.url,
-                            json.dumps(record.keywords, ensure_ascii=False),
-                            record.ref_type,
-                            record.notes,
-                            json.dumps(record.extra, ensure_ascii=False),
-                            keys.doi,
-                            keys.pmid,
-                            keys.title,
-                            _hash_or_none(text),
-                            match[0] if match else None,
-                            match[1] if match else None,
-                        ),
-                    ).lastrowid
+                        "INSERT INTO themes (project_id, name, position) VALUES (?, ?, ?)",
+                        (project_id, name, len(known_themes)),
+                    )
+                    known_themes.add(name)
+                conn.execute(
+                    "INSERT INTO theme_labels (project_id, record_id, themes, reviewer,"
+                    " created_at) VALUES (?, ?, ?, ?, ?)",
+                    (project_id, target, json.dumps(record.themes), reviewer, created),
                 )
-                if match:
-                    summary.duplicates += 1
-                    summary.duplicate_links.append(
-                        {
-                            "record_id": record_id,
-                            "source_id": record.source_id,
-                            "line": record.line,
-                            "duplicate_of": match[0],
-                            "reason": match[1],
-                        }
-                    )
-                    target = match[0]
-                else:
-                    index.add(record_id, keys)
-                    summary.added += 1
-                    summary.record_ids.append(record_id)
-                    target = record_id
-                    if not text:
-                        summary.without_text += 1
-                    if not record.abstract.strip():
-                        summary.without_abstract += 1
-                if (record.label is not None or record.maybe) and target not in labelled:
-                    label = (
-                        "maybe" if record.maybe else "include" if record.label == 1 else "exclude"
-                    )
-                    conn.execute(
-                        "INSERT INTO decisions (project_id, record_id, label, reviewer, origin,"
-                        " reason, note, created_at) VALUES (?, ?, ?, ?, 'prior', ?, ?, ?)",
-                        (
-                            project_id,
-                            target,
-                            label,
-                            reviewer,
-                            record.decision_reason,
-                            record.decision_note,
-                            created,
-                        ),
-                    )
-                    labelled.add(target)
-                    summary.prior_labels[label] = summary.prior_labels.get(label, 0) + 1
-                if record.themes and target not in themed:
-                    unknown = [t for t in record.themes if t not in known_themes]
-                    for name in unknown:
-                        conn.execute(
-                            "INSERT INTO themes (project_id, name, position) VALUES (?, ?, ?)",
-                            (project_id, name, len(known_themes)),
-                        )
-                        known_themes.add(name)
-                    conn.execute(
-                        "INSERT INTO theme_labels (project_id, record_id, themes, reviewer,"
-                        " created_at) VALUES (?, ?, ?, ?, ?)",
-                        (project_id, target, json.dumps(record.themes), reviewer, created),
-                    )
-                    themed.add(target)
-                    summary.themes_found += 1
-            conn.execute(
-                "UPDATE files SET added = ?, duplicates = ? WHERE file_id = ?",
-                (summary.added, summary.duplicates, file_id),
-            )
-            self._audit(
-                conn,
-                project_id,
-                actor,
-                "import",
-                {k: v for k, v in summary.to_dict().items() if k not in ("record_ids",)}
-                | {"duplicate_links": len(summary.duplicate_links)},
-            )
+                themed.add(target)
+                summary.themes_found += 1
+        conn.execute(
+            "UPDATE files SET added = ?, duplicates = ? WHERE file_id = ?",
+            (summary.added, summary.duplicates, file_id),
+        )
+        self._audit(
+            conn,
+            project_id,
+            actor,
+            "import",
+            {k: v for k, v in summary.to_dict().items() if k not in ("record_ids",)}
+            | {"duplicate_links": len(summary.duplicate_links)},
+        )
         return summary
 
     def files(self, project_id: int) -> list[dict[str, Any]]:
@@ -1416,6 +1475,155 @@ class Store:
                 "INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?, ?, ?)", rows
             )
 
+    def embedding_version(self, project_id: int, model: str) -> tuple[int, int, int]:
+        """(record count, last record id, embedding generation): changes when an import adds
+        records or an embedding job makes more of them embedded. One cheap query."""
+        row = self._query(
+            "SELECT (SELECT count(*) FROM records WHERE project_id = :p),"
+            " (SELECT coalesce(max(record_id), 0) FROM records WHERE project_id = :p),"
+            " (SELECT coalesce(max(generation), 0) FROM embedding_generations"
+            "  WHERE project_id = :p AND model = :m)",
+            {"p": project_id, "m": model},
+        )[0]
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def bump_embedding_generation(self, project_id: int, model: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO embedding_generations (project_id, model, generation)"
+                " VALUES (?, ?, 1) ON CONFLICT (project_id, model)"
+                " DO UPDATE SET generation = generation + 1",
+                (project_id, model),
+            )
+
+    def missing_vectors(self, project_id: int, model: str) -> dict[str, str]:
+        """Text hash -> text of the project's records that ``model`` has not embedded yet."""
+        rows = self._query(
+            "SELECT DISTINCT r.text_hash, r.title, r.abstract FROM records r"
+            " WHERE r.project_id = ? AND r.duplicate_of IS NULL AND r.text_hash IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM embeddings e"
+            "  WHERE e.model = ? AND e.text_hash = r.text_hash)"
+            " ORDER BY r.record_id",
+            (project_id, model),
+        )
+        from .records import embedding_text
+
+        return {r[0]: embedding_text(r[1], r[2]) for r in rows}
+
+    def pending_vectors(self, project_id: int, model: str) -> int:
+        """How many of the project's records (with text, not duplicates) lack a vector."""
+        return int(
+            self._query(
+                "SELECT count(*) FROM records r WHERE r.project_id = ?"
+                " AND r.duplicate_of IS NULL AND r.text_hash IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM embeddings e"
+                "  WHERE e.model = ? AND e.text_hash = r.text_hash)",
+                (project_id, model),
+            )[0][0]
+        )
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        job_id: str,
+        kind: str,
+        *,
+        project_id: int | None,
+        params: dict[str, Any],
+        requested_by: str = "",
+        phase: str = "queued",
+    ) -> dict[str, Any]:
+        stamp = now()
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO jobs (job_id, project_id, kind, phase, params, requested_by,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, project_id, kind, phase, json.dumps(params), requested_by, stamp, stamp),
+            )
+        return self.job(job_id)
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        rows = self._query("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+        if not rows:
+            raise NotFoundError(f"no job {job_id!r}")
+        return _job_dict(rows[0])
+
+    def jobs(
+        self, project_id: int | None = None, *, states: Sequence[str] = (), limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Jobs, newest first; of one project, in some states."""
+        where, params = [], []
+        if project_id is not None:
+            where.append("project_id = ?")
+            params.append(project_id)
+        if states:
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            params.extend(states)
+        rows = self._query(
+            "SELECT * FROM jobs"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_job_dict(r) for r in rows]
+
+    def claim_job(self, job_id: str, worker: str) -> dict[str, Any] | None:
+        """Take a queued job (queued -> running, ``worker`` recorded); ``None`` when it is not
+        queued (done, cancelled, or another worker has it): a repeated message is harmless."""
+        with self.transaction() as conn:
+            claimed = conn.execute(
+                "UPDATE jobs SET state = 'running', worker = ?, attempts = attempts + 1,"
+                " updated_at = ? WHERE job_id = ? AND state = 'queued' AND cancel = 0",
+                (worker, now(), job_id),
+            ).rowcount
+        return self.job(job_id) if claimed else None
+
+    def update_job(self, job_id: str, **fields: Any) -> None:
+        """Set some columns of a job (``result``/``params`` as JSON); ``updated_at`` too."""
+        for key in ("result", "params"):
+            if key in fields and not isinstance(fields[key], str | None):
+                fields[key] = json.dumps(fields[key])
+        if fields.get("state") in ("done", "failed", "cancelled"):
+            fields.setdefault("finished_at", now())
+        fields["updated_at"] = now()
+        unknown = set(fields) - _JOB_COLUMNS
+        if unknown:
+            raise ValueError(f"no job column {sorted(unknown)}")
+        with self.transaction() as conn:
+            conn.execute(
+                f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in fields)} WHERE job_id = ?",
+                (*fields.values(), job_id),
+            )
+
+    def finish_job(self, job_id: str, state: str, *, error: str | None = None) -> bool:
+        """Move a running or queued job to ``state`` (done, failed, cancelled); False when it
+        had already finished."""
+        with self.transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE jobs SET state = ?, error = coalesce(?, error), finished_at = ?,"
+                    " updated_at = ? WHERE job_id = ? AND state IN ('queued', 'running')",
+                    (state, error, now(), now(), job_id),
+                ).rowcount
+            )
+
+    def request_cancel(self, job_id: str) -> dict[str, Any]:
+        """Ask a job to stop: a queued one is cancelled at once, a running one stops at its
+        next step (its worker sees ``cancel``). A finished job is left as it is."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET cancel = 1, updated_at = ? WHERE job_id = ?"
+                " AND state IN ('queued', 'running')",
+                (now(), job_id),
+            )
+            conn.execute(
+                "UPDATE jobs SET state = 'cancelled', finished_at = ?, phase = 'cancelled'"
+                " WHERE job_id = ? AND state = 'queued'",
+                (now(), job_id),
+            )
+        return self.job(job_id)
+
     # -- figures --------------------------------------------------------------------------
 
     def stats(self, project_id: int, *, viewer: Viewer | None = None) -> dict[str, Any]:
@@ -1521,6 +1729,54 @@ def _dedup_index(conn: sqlite3.Connection, project_id: int) -> DedupIndex:
         (project_id,),
     ).fetchall()
     return index_of((r[0], DedupKeys(r[1], r[2], r[3], r[4])) for r in rows)
+
+
+_JOB_COLUMNS = {
+    "project_id",
+    "state",
+    "phase",
+    "done",
+    "total",
+    "rate",
+    "error",
+    "params",
+    "result",
+    "worker",
+    "attempts",
+    "cancel",
+    "updated_at",
+    "finished_at",
+}
+
+
+def _job_dict(row: sqlite3.Row) -> dict[str, Any]:
+    job = dict(row)
+    job["params"] = json.loads(job["params"])
+    job["result"] = json.loads(job["result"]) if job["result"] is not None else None
+    job["cancel"] = bool(job["cancel"])
+    return job
+
+
+def _insert_project(
+    conn: sqlite3.Connection,
+    name: str,
+    question: str,
+    themes: Sequence[Theme],
+    mode: str,
+    settings: dict[str, Any],
+) -> int:
+    if conn.execute("SELECT 1 FROM projects WHERE name = ?", (name,)).fetchone():
+        raise ConflictError(f"a project named {name!r} already exists")
+    cursor = conn.execute(
+        "INSERT INTO projects (name, question, mode, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+        (name, question, mode, json.dumps(settings), now()),
+    )
+    project_id = int(cursor.lastrowid)
+    conn.executemany(
+        "INSERT INTO themes (project_id, name, description, position) VALUES (?, ?, ?, ?)",
+        [(project_id, t.name.strip(), t.description, i) for i, t in enumerate(themes)],
+    )
+    return project_id
 
 
 def _split_sql(script: str) -> list[str]:
@@ -1642,6 +1898,12 @@ def _migrate_1_to_2(conn: sqlite3.Connection, schema: list[str]) -> None:
     being deleted. Every row stays as it was."""
     _v1_decisions_take_undecided(conn, schema)
     conn.execute("ALTER TABLE projects ADD COLUMN archived_at TEXT")
+    _create_missing(conn, schema)
+
+
+def _create_missing(conn: sqlite3.Connection, schema: list[str]) -> None:
+    """Create the tables, indexes and triggers of ``schema.sql`` the store lacks (version 3
+    only adds the ``jobs`` and ``embedding_generations`` tables)."""
     existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     for statement in schema:
         created = _CREATES.search(statement)

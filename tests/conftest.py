@@ -83,7 +83,14 @@ def service(tmp_path: Path, encoder: HashingEncoder) -> Screenwise:
 
 @pytest.fixture
 def app(service: Screenwise):
-    app = create_app({"TESTING": True, "HOME": str(service.home), "SCREENWISE_SERVICE": service})
+    app = create_app(
+        {
+            "TESTING": True,
+            "HOME": str(service.home),
+            "SCREENWISE_SERVICE": service,
+            "QUEUE_IMMEDIATE": True,  # an upload's import job runs inside its request
+        }
+    )
     # Every test client checks each /api response against the OpenAPI document.
     app.test_client_class = SpecCheckingClient
     return app
@@ -124,10 +131,17 @@ def as_reviewer(app, service):
 
 @pytest.fixture
 def live_server(service: Screenwise) -> Iterator[str]:
-    """The app served by waitress on a free loopback port, in a thread; yields its base URL."""
+    """The app served by waitress on a free loopback port, in a thread, with a job worker
+    thread as ``screenwise serve`` runs one (the queue in HOME/data/queue.db); yields the base
+    URL."""
     app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
-    with serving(app) as base:
-        yield base
+    consumer = service.tasks.consumer(1)
+    consumer.start()
+    try:
+        with serving(app) as base:
+            yield base
+    finally:
+        consumer.stop(graceful=True)
 
 
 @pytest.fixture

@@ -42,3 +42,18 @@ class HashingEncoder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+
+class SlowHashingEncoder(HashingEncoder):
+    """The hashing encoder taking ``delay`` seconds per batch: a job that is still embedding
+    when a test kills its worker."""
+
+    def __init__(self, delay: float = 0.5, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.delay = delay
+
+    def encode_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        import time
+
+        time.sleep(self.delay)
+        return super().encode_documents(texts, progress=progress)

@@ -190,7 +190,7 @@ def test_each_role_may_do_what_its_rank_allows(people, name):
         data={"files": [(io.BytesIO(GENERIC.read_bytes()), "g.csv")]},
         content_type="multipart/form-data",
     )
-    assert upload.status_code == (201 if ROLE_OF[name] == "maintainer" else 403)
+    assert upload.status_code == (202 if ROLE_OF[name] == "maintainer" else 403)
 
 
 def test_decisions_are_recorded_under_the_callers_name(people):

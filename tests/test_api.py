@@ -3,6 +3,7 @@ against the OpenAPI document (tests/openapi.py)."""
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from classifier.estimate import METHOD
 from index import read_records
 from tests.conftest import DATA
+from webapi.tasks import TaskQueue
 
 ADHD = DATA / "screening" / "Cohen_2006_ADHD.csv"
 DEMO = DATA / "import" / "asreview_demo_data"
@@ -26,6 +28,24 @@ def upload(client, project, *paths, names=None, **query):
         query_string=query,
         content_type="multipart/form-data",
     )
+
+
+def imported(response) -> list[dict]:
+    """The per-file summaries of an upload's import job (202; the tests' app runs the job
+    inside the request, so it is done)."""
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert response.headers["Location"] == f"/api/jobs/{job['job_id']}"
+    assert job["kind"] == "import" and job["state"] == "done", job
+    return job["result"]["files"]
+
+
+def failed_import(response) -> dict:
+    """The failed job of an upload whose file could not be imported."""
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["state"] == "failed" and job["phase"] == "failed", job
+    return job
 
 
 def create(client, name="adhd", question=QUESTION, themes=()):
@@ -48,8 +68,7 @@ def adhd(client):
     """Project 'adhd' with the ADHD export uploaded without its labels; the true labels by
     source id."""
     create(client)
-    response = upload(client, "adhd", ADHD, ignore_labels="true")
-    assert response.status_code == 201
+    imported(upload(client, "adhd", ADHD, ignore_labels="true"))
     return {r.source_id: r.label for r in read_records(ADHD)}
 
 
@@ -173,8 +192,7 @@ def test_upload_summarises_each_file(client):
         PTSD / "schoot-lgmm-ptsd-included-3.ris",
         DEMO / "baseline_tag-notes_labels.ris",
     )
-    assert response.status_code == 201
-    final, subset, labelled = response.get_json()
+    final, subset, labelled = imported(response)
     assert final["filename"] == "schoot-lgmm-ptsd-included-2.ris" and final["added"] == 38
     # The 8 records of the subset are all among the 38: each is linked to the one it repeats.
     assert subset["read"] == 8 and subset["duplicates"] == 8 and subset["added"] == 0
@@ -182,7 +200,7 @@ def test_upload_summarises_each_file(client):
     assert {"record_id", "duplicate_of", "reason", "line"} <= set(link)
     assert labelled["format"] == "ris" and labelled["prior_labels"]["include"] > 0
     assert labelled["without_abstract"] >= 0 and final["embedded"] > 0
-    again = upload(client, "demo", PTSD / "schoot-lgmm-ptsd-included-3.ris").get_json()
+    again = imported(upload(client, "demo", PTSD / "schoot-lgmm-ptsd-included-3.ris"))
     assert again[0]["already_imported"] and again[0]["added"] == 0
 
 
@@ -195,15 +213,14 @@ def test_upload_errors(client, app, tmp_path):
     assert unsupported.get_json()["field"] == "files"
     header_only = tmp_path / "empty.csv"
     header_only.write_text("title,abstract\n")
-    empty = upload(client, "demo", header_only)
-    assert empty.status_code == 422 and "empty.csv" in empty.get_json()["detail"]
+    empty = failed_import(upload(client, "demo", header_only))
+    assert "empty.csv" in empty["error"]
     broken = tmp_path / "broken.csv"
     broken.write_text('title,abstract\n"a title,"an unterminated abstract\n')
-    malformed = upload(client, "demo", DEMO / "generic.csv", broken)
-    assert malformed.status_code == 400
-    assert (
-        "broken.csv" in malformed.get_json()["detail"] and "line" in malformed.get_json()["detail"]
-    )
+    malformed = failed_import(upload(client, "demo", DEMO / "generic.csv", broken))
+    assert "broken.csv" in malformed["error"] and "line" in malformed["error"]
+    assert "the other 1 file(s) of this import were not imported" in malformed["error"]
+    assert client.get(f"/api/jobs/{malformed['job_id']}").get_json() == malformed
     page = client.get("/api/projects/demo/records").get_json()
     assert page["total"] == 0  # the good file in the same upload was not stored either
     nothing = client.post("/api/projects/demo/records", data={}, content_type="multipart/form-data")
@@ -317,12 +334,14 @@ def test_undecided_retracts_a_decision_and_the_record_returns_to_the_queue(clien
 
 def test_deciding_on_a_duplicate_is_a_conflict(client):
     create(client, "demo")
-    summaries = upload(
-        client,
-        "demo",
-        PTSD / "schoot-lgmm-ptsd-included-2.ris",
-        PTSD / "schoot-lgmm-ptsd-included-3.ris",
-    ).get_json()
+    summaries = imported(
+        upload(
+            client,
+            "demo",
+            PTSD / "schoot-lgmm-ptsd-included-2.ris",
+            PTSD / "schoot-lgmm-ptsd-included-3.ris",
+        )
+    )
     duplicate = summaries[1]["duplicate_links"][0]["record_id"]
     response = decide(client, "demo", duplicate, "include")
     assert response.status_code == 409 and "duplicate" in response.get_json()["detail"]
@@ -424,7 +443,7 @@ def test_background_retrain_conflicts_then_publishes(client, adhd, service):
 
     class SlowSuite(ModelSuite):
         def fit(self, *args, **kwargs):
-            if threading.current_thread().name.startswith("train-"):
+            if threading.current_thread() is not threading.main_thread():  # the job's worker
                 started.set()
                 assert release.wait(10)
             return super().fit(*args, **kwargs)
@@ -434,6 +453,18 @@ def test_background_retrain_conflicts_then_publishes(client, adhd, service):
     screen_from_queue(client, "adhd", adhd, 3)
     records = records_by_source(client, "adhd")
     decide(client, "adhd", records[next(s for s, v in adhd.items() if v)]["record_id"], "include")
+    # A real queue (huey's SQLite storage under the test's home) and a consumer thread.
+    service.tasks = TaskQueue(service)
+    consumer = service.tasks.consumer(1)
+    consumer.start()
+    try:
+        check_background_retrain(client, started, release)
+    finally:
+        release.set()
+        consumer.stop(graceful=True)
+
+
+def check_background_retrain(client, started, release):
     response = client.post("/api/projects/adhd/training")
     assert response.status_code == 202
     job = response.get_json()
@@ -451,7 +482,7 @@ def test_background_retrain_conflicts_then_publishes(client, adhd, service):
         status = client.get(f"/api/projects/adhd/training/{job['job_id']}").get_json()
         if status["status"] != "running":
             break
-        threading.Event().wait(0.05)
+        time.sleep(0.05)
     assert status["status"] == "done" and status["finished_at"]
     info = client.get("/api/projects/adhd/model").get_json()
     assert info["saved"]["state"] == info["current"]["state"]
@@ -480,7 +511,7 @@ def themed(client, tmp_path):
                     {k: row[k] for k in ("record_id", "title", "abstract")} | {"theme": labelled}
                 )
     create(client, "drugs", question="drug treatments", themes=["ADHD", "Opiods", "Triptans"])
-    assert upload(client, "drugs", path).status_code == 201
+    imported(upload(client, "drugs", path))
     return path
 
 
@@ -626,9 +657,8 @@ def test_csv_export_is_safe_and_reimports_with_the_same_decisions(client, adhd, 
     create(client, "again", question="")
     exported = tmp_path / "adhd.csv"
     exported.write_bytes(response.get_data())
-    reimport = upload(client, "again", exported)
-    assert reimport.status_code == 201
-    assert reimport.get_json()[0]["prior_labels"] == {"include": 2, "exclude": 3, "maybe": 1}
+    reimport = imported(upload(client, "again", exported))
+    assert reimport[0]["prior_labels"] == {"include": 2, "exclude": 3, "maybe": 1}
     # screenwise's own export restores the records' own source ids, the decisions (maybe
     # too) and their notes without the quote the export put before a formula.
     again = records_by_source(client, "again")
@@ -652,7 +682,7 @@ def test_ris_export_reimports_with_the_same_decisions(client, adhd, tmp_path):
     create(client, "again", question="")
     exported = tmp_path / "adhd.ris"
     exported.write_bytes(response.get_data())
-    assert upload(client, "again", exported).status_code == 201
+    imported(upload(client, "again", exported))
     assert decisions_by_old_id(client, "again") == labels
     bad = client.get("/api/projects/adhd/export", query_string={"format": "xlsx"})
     assert bad.status_code == 400 and bad.get_json()["field"] == "format"
@@ -682,7 +712,9 @@ def test_every_api_route_is_in_the_openapi_document(client, app):
             assert (openapi_path(rule.rule), method.lower()) in documented, rule.rule
 
 
-def test_every_operation_is_exercised_with_its_documented_responses(client, adhd, tmp_path):
+def test_every_operation_is_exercised_with_its_documented_responses(
+    client, adhd, tmp_path, service
+):
     """A tour of the whole API; every operation answers with a documented status and body."""
     p = "/api/projects/adhd"
     records = records_by_source(client, "adhd")
@@ -728,7 +760,12 @@ def test_every_operation_is_exercised_with_its_documented_responses(client, adhd
     client.get(f"{p}/conflicts")
     client.get(f"{p}/audit")
     client.get("/api/audit")
-    upload(client, "adhd", DEMO / "generic.csv")
+    job = upload(client, "adhd", DEMO / "generic.csv").get_json()
+    client.get(f"/api/jobs/{job['job_id']}")
+    client.get(f"{p}/jobs", query_string={"active": "false"})
+    for path, method in (("/cancel", client.post), ("", client.delete)):
+        queued = service._create_job("embed", project_id=job["project_id"], params={})
+        assert method(f"/api/jobs/{queued['job_id']}{path}").get_json()["state"] == "cancelled"
     create(client, "gone")
     client.delete("/api/projects/gone")
     succeeded = {(path, method) for path, method, status in client.seen if status < 300}

@@ -29,7 +29,7 @@ def test_every_event_is_recorded_with_who_when_what(client, as_reviewer, service
         query_string={"ignore_labels": "true", "actor": "someone else"},
         content_type="multipart/form-data",
     )
-    assert upload.status_code == 201
+    assert upload.status_code == 202 and upload.get_json()["state"] == "done"
     alice = as_reviewer("alice", project="au")
     bob = as_reviewer("bob", project="au")
     rex = as_reviewer("rex", project="au", role="resolver")

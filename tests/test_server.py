@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -48,7 +49,7 @@ class Http:
         assert status == expect, data.decode()
         return json.loads(data) if data else None
 
-    def upload(self, path: str, files: dict[str, bytes], expect: int = 201):
+    def upload(self, path: str, files: dict[str, bytes], expect: int = 202):
         boundary = uuid.uuid4().hex
         parts = []
         for name, content in files.items():
@@ -64,12 +65,34 @@ class Http:
         assert status == expect, data.decode()
         return json.loads(data)
 
+    def wait(self, job: dict, timeout: float = 60) -> dict:
+        """Follow a job at ``/api/jobs/ID`` until it is over; returns it."""
+        deadline = time.monotonic() + timeout
+        while job["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+            job = self.json("GET", f"/api/jobs/{job['job_id']}")
+        return job
+
+    def imported(self, path: str, files: dict[str, bytes]) -> list[dict]:
+        """Upload, follow the import job to ``done``; its per-file summaries."""
+        job = self.wait(self.upload(path, files))
+        assert job["state"] == "done", job
+        return job["result"]["files"]
+
 
 @pytest.fixture
 def http(service):
+    """The server as ``screenwise serve`` runs it: the queue in HOME/data/queue.db (huey's
+    SQLite storage, nothing else running) and a consumer thread in the server's process."""
     app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
-    with serving(app) as base:
-        yield Http(base, make_reviewer(service, "ann", admin=True))
+    consumer = service.tasks.consumer(1)
+    consumer.start()
+    try:
+        with serving(app) as base:
+            yield Http(base, make_reviewer(service, "ann", admin=True))
+    finally:
+        consumer.stop(graceful=True)
 
 
 def test_a_whole_review_over_http(http, caplog):
@@ -77,9 +100,11 @@ def test_a_whole_review_over_http(http, caplog):
     truth = {r.source_id: r.label for r in read_records(EXPORT)}
 
     http.json("POST", "/api/projects", {"name": "oral", "question": QUESTION}, expect=201)
-    [summary] = http.upload(
+    job = http.upload(
         "/api/projects/oral/records?ignore_labels=true", {EXPORT.name: EXPORT.read_bytes()}
     )
+    assert job["state"] in ("queued", "running") and job["files"] == [EXPORT.name]
+    [summary] = http.wait(job)["result"]["files"]
     assert summary["added"] == 503 and summary["prior_labels"] == {"include": 0, "exclude": 0}
 
     first = http.json("GET", "/api/projects/oral/queue?n=10")
@@ -118,7 +143,7 @@ def test_a_whole_review_over_http(http, caplog):
     for name, content in (("oral-export.csv", data), ("oral-export.ris", ris)):
         project = Path(name).stem.replace("-", "_") + Path(name).suffix.replace(".", "_")
         http.json("POST", "/api/projects", {"name": project}, expect=201)
-        http.upload(f"/api/projects/{project}/records", {name: content})
+        http.imported(f"/api/projects/{project}/records", {name: content})
         page = http.json("GET", f"/api/projects/{project}/records?status=screened&limit=100")
         restored = {int(r["source_id"]): r["decision"]["label"] for r in page["items"]}
         assert restored == screened, name

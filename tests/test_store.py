@@ -254,11 +254,31 @@ def test_a_version_1_store_migrates_and_keeps_its_data(tmp_path):
         with pytest.raises(sqlite3.IntegrityError), store.transaction() as c:
             c.execute("DELETE FROM projects")
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     fresh = tmp_path / "fresh.db"
     Store(fresh).close()
     schema = "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
     assert conn.execute(schema).fetchall() == sqlite3.connect(fresh).execute(schema).fetchall()
     columns = "SELECT name FROM pragma_table_info('projects') ORDER BY name"
     assert conn.execute(columns).fetchall() == sqlite3.connect(fresh).execute(columns).fetchall()
+    conn.close()
+
+
+def test_a_version_2_store_gains_the_jobs_tables(tmp_path):
+    path = tmp_path / "s.db"
+    with Store(path) as s:
+        s.create_project("p")
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TABLE jobs; DROP TABLE embedding_generations; PRAGMA user_version = 2;"
+    )
+    conn.close()
+    with Store(path) as s:
+        assert s.project("p").name == "p"
+        job = s.create_job("j1", "embed", project_id=None, params={"x": 1})
+        assert job["state"] == "queued" and job["params"] == {"x": 1}
+        assert s.claim_job("j1", "host:1")["state"] == "running"
+        assert s.claim_job("j1", "host:2") is None  # a second delivery does nothing
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()

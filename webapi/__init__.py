@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Flask
 
+from .limits import Limits
+
 __all__ = ["Screenwise", "create_app"]
 
 DEFAULTS: dict[str, Any] = {
@@ -19,6 +21,19 @@ DEFAULTS: dict[str, Any] = {
     "EMBEDDING_PRECISION": "auto",
     # Uploads larger than this are refused with 413.
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+    # Per import: records (413), bytes of a title or abstract and of a file's first line (422).
+    "MAX_IMPORT_RECORDS": Limits.import_records,
+    "MAX_FIELD_BYTES": Limits.field_bytes,
+    "MAX_HEADER_LINE_BYTES": Limits.header_line_bytes,
+    # Review updates: records per request, and file bytes, for reviewers (maintainers more).
+    "REVIEWER_MAX_CANDIDATES": Limits.reviewer_candidates,
+    "MAINTAINER_MAX_CANDIDATES": Limits.maintainer_candidates,
+    "REVIEWER_MAX_UPLOAD_BYTES": Limits.reviewer_upload_bytes,
+    # The task queue: None keeps it in HOME/data/queue.db (huey's SQLite storage); a
+    # redis://host:port/db URL shares it between machines. QUEUE_IMMEDIATE runs each job
+    # inside the request that starts it (tests).
+    "QUEUE_URL": None,
+    "QUEUE_IMMEDIATE": False,
     # Projects with more records retrain in a background job, smaller ones at once (None:
     # the service's SYNC_TRAIN_MAX_RECORDS).
     "SYNC_TRAIN_MAX_RECORDS": None,
@@ -79,6 +94,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["SYNC_TRAIN_MAX_RECORDS"] is None:
         app.config["SYNC_TRAIN_MAX_RECORDS"] = SYNC_TRAIN_MAX_RECORDS
     service.sync_train_max_records = int(app.config["SYNC_TRAIN_MAX_RECORDS"])
+    service.limits = Limits(
+        import_records=int(app.config["MAX_IMPORT_RECORDS"]),
+        field_bytes=int(app.config["MAX_FIELD_BYTES"]),
+        header_line_bytes=int(app.config["MAX_HEADER_LINE_BYTES"]),
+        reviewer_candidates=int(app.config["REVIEWER_MAX_CANDIDATES"]),
+        maintainer_candidates=int(app.config["MAINTAINER_MAX_CANDIDATES"]),
+        reviewer_upload_bytes=int(app.config["REVIEWER_MAX_UPLOAD_BYTES"]),
+    )
+    if service.tasks is None:
+        from .tasks import TaskQueue
+
+        service.tasks = TaskQueue(
+            service, app.config["QUEUE_URL"], immediate=bool(app.config["QUEUE_IMMEDIATE"])
+        )
     app.extensions["screenwise"] = service
 
     app.before_request(access.authenticate)
@@ -88,6 +117,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         conflicts,
         decisions,
         health,
+        job_routes,
         progress,
         projects,
         queue,
@@ -103,6 +133,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         team,
         projects,
         records,
+        job_routes,
         decisions,
         queue,
         conflicts,

@@ -464,9 +464,20 @@ def simulate(
     type=click.IntRange(1, 64),
     help="Worker threads answering requests.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Job worker threads inside the server (0: leave jobs to screenwise worker).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
-    """Serve the API and the screening page with waitress."""
+def serve(ctx: click.Context, host: str, port: int, threads: int, workers: int) -> None:
+    """Serve the API and the screening page with waitress, with a job worker inside.
+
+    Listens at once, whatever is pending: leftover scratch files are removed, jobs whose
+    worker died are resumed, and records still waiting for their vector get an embedding job.
+    """
     from . import create_app
     from .server import one_math_thread
     from .server import serve as run_server
@@ -475,9 +486,18 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     service = _service(ctx)
     service.progress = False
     app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
-    for project in service.store.projects():
-        service.vectors(project.project_id)
+    service.clean_scratch()
+    service.recover_jobs(resend=True)
+    service.resume_embedding()
+    consumer = None
+    if workers:
+        consumer = service.tasks.consumer(workers)
+        consumer.start()
     click.echo(f"screenwise is serving {service.home} at http://{host}:{port}/", err=False)
+    click.echo(
+        f"jobs: {service.tasks.kind} queue, "
+        + (f"{workers} worker thread(s) in this process" if workers else "no worker here")
+    )
     demo = service.data_dir / DEMO_TOKEN_FILE
     if demo.exists():
         click.echo(f"Log in as demo with the token in {demo}: {demo.read_text().strip()}")
@@ -487,7 +507,55 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
             " screenwise token create NAME"
         )
     sys.stdout.flush()
-    run_server(app, host=host, port=port, threads=threads)
+    try:
+        run_server(app, host=host, port=port, threads=threads)
+    finally:
+        if consumer is not None:
+            consumer.stop()
+
+
+@main.command()
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Threads."
+)
+@click.option(
+    "--encoder",
+    hidden=True,
+    default=None,
+    help="module:callable building the text encoder (tests use tests.fakes:HashingEncoder).",
+)
+@click.pass_context
+def worker(ctx: click.Context, workers: int, encoder: str | None) -> None:
+    """Run jobs from the queue (imports, embedding, retraining) until stopped.
+
+    The queue is the home's (HOME/data/queue.db), or $SCREENWISE_QUEUE_URL (redis://...).
+    Run as many as the machine has cores for embedding; the web server runs one of its own.
+    """
+    import logging
+
+    from .tasks import TaskQueue
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    obj = ctx.find_root().obj
+    if encoder and obj.get("service") is None:
+        import importlib
+
+        module, _, name = encoder.partition(":")
+        obj["service"] = Screenwise(
+            obj["home"],
+            model=obj["model"],
+            encoder=getattr(importlib.import_module(module), name)(),
+        )
+    service = _service(ctx)
+    service.progress = False
+    service.tasks = TaskQueue(service, os.environ.get("SCREENWISE_QUEUE_URL") or None)
+    service.recover_jobs(resend=True)
+    click.echo(
+        f"screenwise worker {os.getpid()}: {workers} thread(s) on the {service.tasks.kind} queue"
+        f" of {service.home}"
+    )
+    sys.stdout.flush()
+    service.tasks.consumer(workers, embedded=False).run()
 
 
 # -- people, audit, PRISMA --------------------------------------------------------------------

@@ -22,12 +22,17 @@ class Queue(MethodView):
         records (why it ranks there). Re-ranked after every decision.
 
         Never a final record nor one the caller has decided; in double screening never one
-        two others have decided. At full text: the records included at title/abstract."""
+        two others have decided. At full text: the records included at title/abstract.
+
+        Only embedded records are ranked: ``embedding_pending`` counts those still waiting
+        for their vector (an import's job embeds them batch by batch)."""
         access = project_access(project)
-        return current_app.extensions["screenwise"].queue(
+        service = current_app.extensions["screenwise"]
+        queue = service.queue(
             access.project.project_id,
             n=args["n"],
             k=args["k"],
             stage=args["stage"],
             viewer=access.viewer,
         )
+        return queue | {"embedding_pending": service.pending_embedding(access.project.project_id)}

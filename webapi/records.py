@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, url_for
 from flask.views import MethodView
 
 from .access import project_access
 from .schemas import (
     Blueprint,
     FilesSchema,
-    ImportSummarySchema,
+    JobSchema,
     RecordPageSchema,
     RecordQuerySchema,
     RecordSchema,
@@ -38,25 +38,32 @@ class Records(MethodView):
 
     @blp.arguments(UploadQuerySchema, location="query")
     @blp.arguments(FilesSchema, location="files")
-    @blp.response(201, ImportSummarySchema(many=True))
+    @blp.response(202, JobSchema)
     @blp.problems(403, 404, 413, 415, 422)
-    def post(self, query: dict, files: dict, project: str) -> list:
-        """Import export files (multipart field ``files``, one or more), deduplicate, embed.
-        Maintainers only; the import is audited under the caller's name.
+    def post(self, query: dict, files: dict, project: str) -> tuple:
+        """Upload export files (multipart field ``files``, one or more) and import them in
+        a job: read, deduplicate, store, embed, index. Answers at once with the job (202,
+        ``Location``: ``/api/jobs/ID``). Maintainers only; the import is audited under the
+        caller's name.
 
-        All files are read before any is stored. One summary per file: records added,
-        duplicates and which record each repeats, records without abstract, prior labels.
-        400: a malformed file (the message names file and line); 413: too large; 415: not a
-        format screenwise reads; 422: a file without records.
+        The files are stored all together or not at all; records become screenable as their
+        vectors land (the queue's ``embedding_pending`` says how many are still waiting).
+        When done, the job's ``result.files`` holds one summary per file: records added,
+        duplicates and which record each repeats, records without abstract, prior labels. A
+        file that fails fails the job, its ``error`` naming the file and line.
+
+        413: larger than the upload limit, or more records than an import may hold; 422: a
+        header line over its limit. Both store nothing.
         """
         access = project_access(project, "maintainer")
         uploads = [(f.filename, f.stream) for f in files["files"]]
-        return current_app.extensions["screenwise"].import_uploads(
+        job = current_app.extensions["screenwise"].import_uploads(
             access.project.project_id,
             uploads,
             ignore_labels=query["ignore_labels"],
             actor=access.name,
         )
+        return job, 202, {"Location": url_for("jobs.Job", job_id=job["job_id"])}
 
 
 @blp.route("/<project>/records/<int:record_id>")

@@ -284,6 +284,42 @@ class ImportSummarySchema(ma.Schema):
     embedded = fields.Integer()
 
 
+class JobSchema(ma.Schema):
+    """A long-running job (an import, embedding, retraining) and how far it is."""
+
+    job_id = fields.String()
+    project_id = fields.Integer(allow_none=True)
+    kind = fields.String(validate=validate.OneOf(("import", "embed", "train", "candidates")))
+    state = fields.String(
+        validate=validate.OneOf(("queued", "running", "done", "failed", "cancelled"))
+    )
+    phase = fields.String(
+        metadata={"description": "queued, read, store, embed, index, train, done, failed..."}
+    )
+    done = fields.Integer(metadata={"description": "Units done in this phase (files, records)"})
+    total = fields.Integer(metadata={"description": "Units in this phase (0: unknown)"})
+    records_per_second = fields.Float(allow_none=True)
+    error = fields.String(
+        allow_none=True,
+        metadata={"description": "Why it failed; or a note (e.g. resumed after its worker died)"},
+    )
+    files = fields.List(fields.String(), metadata={"description": "An import's file names"})
+    result = fields.Raw(
+        allow_none=True,
+        metadata={"description": "When done: an import's per-file summaries (files, embedded)"},
+    )
+    requested_by = fields.String()
+    attempts = fields.Integer()
+    cancel_requested = fields.Boolean()
+    created_at = fields.String()
+    updated_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+
+
+class JobListQuerySchema(ma.Schema):
+    active = fields.Boolean(load_default=False, metadata={"description": "Queued and running"})
+
+
 class DecisionSchema(ma.Schema):
     decision_id = fields.Integer()
     record_id = fields.Integer()
@@ -492,6 +528,9 @@ class QueueSchema(ma.Schema):
     stage = fields.String(validate=validate.OneOf(STAGES))
     mode = fields.String(validate=validate.OneOf(MODES))
     unscreened = fields.Integer()
+    embedding_pending = fields.Integer(
+        metadata={"description": "Records still waiting for their vector (not queued yet)"}
+    )
     model = fields.Nested(ModelMetaSchema)
     ranking = fields.Nested(RankingStateSchema)
     items = fields.List(fields.Nested(QueueItemSchema))

@@ -5,38 +5,49 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from tqdm.auto import tqdm
 from werkzeug.utils import secure_filename
 
-from index import read_records
+from index import Record, read_records
 from index.consensus import Viewer
-from index.corpus import (
-    EmbedReport,
-    embed_project,
-    load_or_build_index,
-    project_vectors,
+from index.corpus import EMBED_CHUNK, EmbedReport, load_or_build_index, project_vectors
+from index.errors import (
+    ImportFormatError,
+    LimitExceededError,
+    NotFoundError,
+    ScreenwiseError,
+    TooLargeError,
+    ValidationError,
 )
-from index.errors import NotFoundError, ValidationError
 from index.readers import detect_format
+from index.store import ImportFile, NewProject
 from index.vectors import VectorIndex
+
+from .jobs import SCRATCH, new_job_id
+from .limits import Limits
 
 log = logging.getLogger(__name__)
 
 SEARCH_FILTERS = ("all", "unscreened", "screened", "included", "excluded")
+# An embedding job makes its new vectors visible (bumps the generation) at least this often.
+PUBLISH_EVERY_S = 60.0
 
 
 @dataclass
 class ProjectVectors:
     """A project's embedded records in memory, valid for one state of its records."""
 
-    version: tuple[int, int, str]
+    version: tuple[Any, ...]
     ids: np.ndarray
     matrix: np.ndarray
     index: VectorIndex
@@ -45,8 +56,26 @@ class ProjectVectors:
     textless: tuple[int, ...] = ()  # records without title and abstract: never embedded
 
 
+# Record-start markers, to estimate a file's records before reading it (an upper bound).
+_RECORD_STARTS = {
+    "ris": re.compile(rb"^TY  -", re.MULTILINE),
+    "medline": re.compile(rb"^PMID-", re.MULTILINE),
+    "pubmed-xml": re.compile(rb"<PubmedArticle[ >]"),
+    "bibtex": re.compile(rb"^\s*@\w+\s*[{(]", re.MULTILINE),
+}
+
+
 class IngestService:
-    """Import, the project's vectors and FAISS index, and search (a part of ``Screenwise``)."""
+    """Import as jobs, the project's vectors and FAISS index, and search (part of
+    ``Screenwise``).
+
+    ``vectors`` never embeds: it shows the records embedded so far. Embedding happens only in
+    jobs (``embed_pending``), batch by batch, each batch committed to the vector cache; the
+    project's embedding generation is bumped as batches land (first batch, then at doubling
+    counts or once a minute) so that servers refresh the project's vectors and rankings.
+    """
+
+    limits: Limits = Limits()
 
     # -- import ---------------------------------------------------------------------------
 
@@ -61,59 +90,63 @@ class IngestService:
         actor: str = "",
         names: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Read every file, then store each in its own transaction, then embed what is new.
+        """Import files now, in this thread (the command line and tests): one import job,
+        run here. Returns one summary per file; a failure is raised.
 
-        All files are parsed before anything is written, so a bad file stores nothing. ``names``
-        are the file names to record (an upload's original name rather than its temp path).
+        All files are stored in one transaction or none is; a project that is new is created
+        in that same transaction.
         """
+        job = self.submit_import(
+            project,
+            paths,
+            question=question,
+            create=create,
+            ignore_labels=ignore_labels,
+            actor=actor,
+            names=names,
+            run_here=True,
+        )
+        return job["result"]["files"]
+
+    def submit_import(
+        self,
+        project: str | int,
+        paths: Sequence[str | Path],
+        *,
+        question: str | None = None,
+        create: bool = True,
+        ignore_labels: bool = False,
+        actor: str = "",
+        names: Sequence[str] | None = None,
+        job_id: str | None = None,
+        run_here: bool = False,
+    ) -> dict[str, Any]:
+        """Create an import job for files on disk and queue it (``run_here``: run it in this
+        thread). Returns the job."""
         if not paths:
             raise ValidationError("no file to import", field="files")
         names = list(names) if names is not None else [Path(p).name for p in paths]
-        parsed = []
-        for path, name in zip(paths, names, strict=True):
-            records = read_records(path, ignore_labels=ignore_labels)
-            data = Path(path).read_bytes()
-            parsed.append((name, detect_format(path), hashlib.sha256(data).hexdigest(), records))
+        params: dict[str, Any] = {
+            "files": [
+                {"path": str(Path(p).resolve()), "name": name}
+                for p, name in zip(paths, names, strict=True)
+            ],
+            "ignore_labels": ignore_labels,
+        }
+        project_id = None
         try:
-            target = self.project(project)
+            project_id = self.project(project).project_id
         except NotFoundError:
             if not create or isinstance(project, int):
                 raise
-            target = self.create_project(str(project), question or "", actor=actor)
-        summaries = []
-        for name, fmt, digest, records in parsed:
-            summary = self.store.import_records(
-                target.project_id, records, filename=name, fmt=fmt, sha256=digest, actor=actor
-            )
-            summaries.append(summary)
-        report = self.ensure_vectors(target.project_id)
-        self.vectors(target.project_id)  # builds and saves the FAISS index now, not on first search
-        out = []
-        for summary in summaries:
-            data = summary.to_dict()
-            data.pop("record_ids")
-            data["project"] = target.name
-            data["project_id"] = target.project_id
-            data["embedded"] = report.embedded
-            out.append(data)
-        return out
-
-    @contextlib.contextmanager
-    def _saved_uploads(self, uploads: Sequence[tuple[str, IO[bytes]]]) -> Iterator[list[Path]]:
-        """Uploaded files written to a temporary folder under their (sanitised) names, so the
-        readers see the extension and name the file in their messages."""
-        if not uploads:
-            raise ValidationError("no file uploaded", field="files")
-        with tempfile.TemporaryDirectory(prefix="screenwise-upload-") as folder:
-            paths = []
-            for number, (filename, stream) in enumerate(uploads):
-                name = secure_filename(filename or "") or "upload"
-                path = Path(folder) / str(number) / name
-                path.parent.mkdir()
-                with path.open("wb") as out:
-                    shutil.copyfileobj(stream, out)
-                paths.append(path)
-            yield paths
+            params["new_project"] = {"name": str(project), "question": question or ""}
+        job = self._create_job(
+            "import", project_id=project_id, params=params, actor=actor, job_id=job_id
+        )
+        if run_here:
+            self.run_job(job["job_id"], raise_errors=True)
+            return self.job(job["job_id"])
+        return self._submit(job)
 
     def import_uploads(
         self,
@@ -122,52 +155,301 @@ class IngestService:
         *,
         ignore_labels: bool = False,
         actor: str = "",
-    ) -> list[dict[str, Any]]:
-        """``import_files`` for uploaded ``(filename, stream)`` pairs, into an existing project."""
+    ) -> dict[str, Any]:
+        """Store uploaded ``(filename, stream)`` pairs under ``HOME/data/uploads/JOB/`` and
+        queue their import into an existing project; returns the job at once.
+
+        Checked before anything is queued: the header line's length (422) and an estimate of
+        the records against ``limits.import_records`` (413, read exactly only when the
+        estimate is over).
+        """
         target = self.project(project)
-        with self._saved_uploads(uploads) as paths:
-            return self.import_files(
+        job_id = new_job_id()
+        folder = self._upload_folder(job_id)
+        try:
+            paths = _save_uploads(uploads, folder)
+            for path in paths:
+                self._check_file_limits(path)
+            return self.submit_import(
                 target.project_id,
                 paths,
                 create=False,
                 ignore_labels=ignore_labels,
                 actor=actor,
                 names=[p.name for p in paths],
+                job_id=job_id,
             )
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _check_file_limits(self, path: Path) -> None:
+        """Refuse a file whose first line is too long (422) or that holds too many records
+        (413), before it is queued."""
+        limit = self.limits.header_line_bytes
+        with path.open("rb") as stream:
+            first = stream.readline(limit + 1)
+        if len(first) > limit and not first.endswith(b"\n"):
+            raise LimitExceededError(
+                f"{path.name}, line 1: the first line is longer than {limit:,} bytes"
+                " (the header line limit)"
+            )
+        data = path.read_bytes()
+        fmt = detect_format(path)
+        marker = _RECORD_STARTS.get(fmt)
+        estimate = len(marker.findall(data)) if marker else data.count(b"\n")
+        if estimate > self.limits.import_records:
+            count = len(read_records(path, ignore_labels=True))
+            if count > self.limits.import_records:
+                raise TooLargeError(
+                    f"{path.name}: {count:,} records; an import may hold at most "
+                    f"{self.limits.import_records:,}"
+                )
+
+    def _run_import(self, job: dict[str, Any], progress: Any) -> dict[str, Any]:
+        """The import job: read every file, store them all in one transaction (which moves the
+        job to ``embed``), embed what is new batch by batch, build the index. Resumed after
+        the store phase, it only embeds and indexes."""
+        params = job["params"]
+        if job["phase"] not in ("embed", "index"):
+            parsed = self._read_for_import(params, progress)
+            progress.phase("store", sum(len(f.records) for f in parsed))
+            new = params.get("new_project")
+            target = NewProject(new["name"], new["question"]) if new else job["project_id"]
+            self.store.import_files(target, parsed, actor=job["requested_by"], job_id=job["job_id"])
+            del parsed  # the records are stored: free them before embedding
+            job = self.store.job(job["job_id"])
+        project_id = job["project_id"]
+        report = self.embed_pending(project_id, progress=progress)
+        self._build_index(project_id, progress)
+        project = self.store.project(project_id)
+        files = []
+        for summary in job["result"]:
+            files.append(
+                summary
+                | {
+                    "project": project.name,
+                    "project_id": project_id,
+                    "embedded": report.embedded,
+                }
+            )
+        return {"files": files, "embedded": report.embedded}
+
+    def _read_for_import(self, params: dict[str, Any], progress: Any) -> list[ImportFile]:
+        files = params["files"]
+        progress.phase("read", len(files))
+        parsed: list[ImportFile] = []
+        count = 0
+        for number, file in enumerate(files):
+            path, name = Path(file["path"]), file["name"]
+            others = len(files) - 1
+            try:
+                if not path.exists():
+                    raise ImportFormatError(f"{name}: the uploaded file is gone")
+                records = read_records(path, ignore_labels=params["ignore_labels"])
+                self._check_fields(name, records)
+                count += len(records)
+                if count > self.limits.import_records:
+                    raise TooLargeError(
+                        f"{name}: the import holds more than {self.limits.import_records:,}"
+                        " records (the limit per import)"
+                    )
+            except ScreenwiseError as error:
+                if others:
+                    error.args = (
+                        f"{error}; nothing was imported: the other {others} file(s) of this"
+                        " import were not imported either",
+                    )
+                raise
+            data = path.read_bytes()
+            parsed.append(
+                ImportFile(name, detect_format(path), hashlib.sha256(data).hexdigest(), records)
+            )
+            progress.update(number + 1, force=True)
+        return parsed
+
+    def _check_fields(self, name: str, records: Sequence[Record]) -> None:
+        limit = self.limits.field_bytes
+        for record in records:
+            for field_name in ("title", "abstract"):
+                size = len(getattr(record, field_name).encode("utf-8"))
+                if size > limit:
+                    where = f", line {record.line}" if record.line else ""
+                    raise LimitExceededError(
+                        f"{name}{where}: the {field_name} of record {record.source_id!r} is "
+                        f"{size:,} bytes; a field may hold at most {limit:,}"
+                    )
+
+    def check_candidates(self, count: int, *, maintainer: bool) -> None:
+        """Refuse a review update of more records than the caller's role may send (413)."""
+        limit = self.limits.maintainer_candidates if maintainer else self.limits.reviewer_candidates
+        if count > limit:
+            who = "a maintainer" if maintainer else "a reviewer"
+            raise TooLargeError(f"{count:,} records; {who} may rank at most {limit:,} per request")
+
+    def candidate_uploads(
+        self,
+        project_id: int,
+        uploads: Sequence[tuple[str, IO[bytes]]],
+        *,
+        maintainer: bool,
+        actor: str = "",
+    ) -> list[dict[str, Any]] | dict[str, Any]:
+        """Rank the records of review-update files: here when they are few (the ranked list),
+        else, for a maintainer, in a ``candidates`` job (the job, queued)."""
+        job_id = new_job_id()
+        folder = self._upload_folder(job_id)
+        queued = False
+        try:
+            paths = _save_uploads(uploads, folder)
+            records = [r for path in paths for r in read_records(path, ignore_labels=True)]
+            self.check_candidates(len(records), maintainer=maintainer)
+            if len(records) <= self.limits.reviewer_candidates:
+                return self.candidates(project_id, records)
+            params = {
+                "files": [{"path": str(p), "name": p.name} for p in paths],
+                "records": len(records),
+            }
+            job = self._create_job(
+                "candidates", project_id=project_id, params=params, actor=actor, job_id=job_id
+            )
+            queued = True
+        finally:
+            if not queued:
+                shutil.rmtree(folder, ignore_errors=True)
+        return self._submit(job)
+
+    def _run_candidates(self, job: dict[str, Any], progress: Any) -> list[dict[str, Any]]:
+        """The ``candidates`` job: read the stored files, rank their records."""
+        files = job["params"]["files"]
+        progress.phase("read", len(files))
+        records = [r for f in files for r in read_records(Path(f["path"]), ignore_labels=True)]
+        progress.phase("rank", len(records))
+        ranked = self.candidates(job["project_id"], records)
+        progress.update(len(records), force=True)
+        return ranked
+
+    def check_candidate_bytes(self, size: int, *, maintainer: bool) -> None:
+        """Refuse a reviewer's review-update files over their upload limit (413)."""
+        limit = self.limits.reviewer_upload_bytes
+        if not maintainer and size > limit:
+            raise TooLargeError(
+                f"the upload is {size:,} bytes; a reviewer may send at most {limit:,}"
+            )
+
+    @contextlib.contextmanager
+    def _saved_uploads(self, uploads: Sequence[tuple[str, IO[bytes]]]) -> Iterator[list[Path]]:
+        """Uploaded files written to a scratch folder under HOME (removed after, and at every
+        start) under their (sanitised) names, so the readers see the extension."""
+        scratch = self.data_dir / SCRATCH
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="upload-", dir=scratch) as folder:
+            yield _save_uploads(uploads, Path(folder))
 
     # -- vectors and search ---------------------------------------------------------------
 
-    def ensure_vectors(self, project_id: int) -> EmbedReport:
-        """Embed what the cache lacks for this project (shows a progress bar on a terminal)."""
-        return embed_project(self.store, self.encoder, project_id, progress=self.progress)
+    @property
+    def embedding_model_id(self) -> str:
+        """The model id vectors are cached under, without loading the model."""
+        if self._encoder is not None:
+            return self._encoder.model_id
+        source = self._encoder_source
+        if source is not None and hasattr(source, "model_id"):
+            return source.model_id
+        return self.model
 
-    def _version(self, project_id: int) -> tuple[int, int, str]:
-        return (*self.store.records_version(project_id), self.model, self.models.name)
+    def ensure_vectors(self, project_id: int) -> EmbedReport:
+        """Embed what the cache lacks for this project, here and now."""
+        return self.embed_pending(project_id)
+
+    def embed_pending(self, project_id: int, *, progress: Any = None) -> EmbedReport:
+        """Embed the project's records that have no vector yet, in batches committed as they
+        finish; the embedding generation is bumped as they land. A killed run loses at most
+        one batch; the next embeds only what is still missing."""
+        model_id = self.embedding_model_id
+        missing = self.store.missing_vectors(project_id, model_id)
+        if progress is not None:
+            progress.phase("embed", len(missing))
+        hashes = list(missing)
+        done = published = 0
+        last_publish = time.monotonic()
+        try:
+            with tqdm(
+                total=len(hashes),
+                desc="embedding",
+                unit="rec",
+                disable=not self.progress or not hashes,
+            ) as bar:
+                for start in range(0, len(hashes), EMBED_CHUNK):
+                    chunk = hashes[start : start + EMBED_CHUNK]
+                    vectors = self.encoder.encode_documents([missing[h] for h in chunk])
+                    self.store.put_vectors(self.encoder.model_id, chunk, vectors)
+                    done += len(chunk)
+                    bar.update(len(chunk))
+                    if done - published >= max(EMBED_CHUNK, published) or (
+                        time.monotonic() - last_publish > PUBLISH_EVERY_S
+                    ):
+                        self.store.bump_embedding_generation(project_id, model_id)
+                        published, last_publish = done, time.monotonic()
+                    if progress is not None:
+                        progress.update(done)
+        finally:
+            if done > published:
+                self.store.bump_embedding_generation(project_id, model_id)
+        if progress is not None:
+            progress.update(done, force=True)
+        without_text = self.store.stats(project_id)["without_text"]
+        return EmbedReport(embedded=done, cached=0, without_text=without_text)
+
+    def _build_index(self, project_id: int, progress: Any = None) -> None:
+        """Save the project's FAISS index now, so that the server need not build it."""
+        if progress is not None:
+            progress.phase("index")
+        ids, matrix = project_vectors(self.store, self.embedding_model_id, project_id)
+        load_or_build_index(
+            self._index_path(project_id),
+            self.embedding_model_id,
+            self.encoder.dimension,
+            ids,
+            matrix,
+        )
+
+    def pending_embedding(self, project_id: int) -> int:
+        """How many of the project's records are still waiting for their vector."""
+        version = self._version(project_id)
+        with self._lock:
+            cached = self._pending.get(project_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        count = self.store.pending_vectors(project_id, self.embedding_model_id)
+        with self._lock:
+            self._pending[project_id] = (version, count)
+        return count
+
+    def _version(self, project_id: int) -> tuple[Any, ...]:
+        model_id = self.embedding_model_id
+        return (*self.store.embedding_version(project_id, model_id), model_id, self.models.name)
 
     def vectors(self, project_id: int) -> ProjectVectors:
-        """The project's vectors and FAISS index, rebuilt only when its records changed."""
+        """The project's embedded records (ids, matrix, FAISS index, features), rebuilt when
+        an import or an embedding job changed them. Never embeds: records still waiting for
+        their vector are left out (``pending_embedding`` counts them)."""
         version = self._version(project_id)
         with self._project_lock(project_id):
             cached = self._vectors.get(project_id)
             if cached is not None and cached.version == version:
                 return cached
-            report = self.ensure_vectors(project_id)
-            if report.embedded:
-                log.info("embedded %d records of project %d", report.embedded, project_id)
-            ids, matrix = project_vectors(self.store, self.encoder.model_id, project_id)
+            ids, matrix = project_vectors(self.store, self.embedding_model_id, project_id)
+            dimension = self.encoder.dimension
             index = load_or_build_index(
-                self._index_path(project_id),
-                self.encoder.model_id,
-                self.encoder.dimension,
-                ids,
-                matrix,
+                self._index_path(project_id), self.embedding_model_id, dimension, ids, matrix
             )
             texts = self.store.texts(project_id)
             by_id = {record_id: text for record_id, _, text in texts}
             state = ProjectVectors(
                 version,
                 ids,
-                matrix.reshape(len(ids), self.encoder.dimension),
+                matrix.reshape(len(ids), dimension),
                 index,
                 rows={int(record_id): row for row, record_id in enumerate(ids)},
                 textless=tuple(record_id for record_id, h, _ in texts if h is None),
@@ -224,3 +506,18 @@ class IngestService:
             }
             for r, score in zip(records, scores, strict=True)
         ]
+
+
+def _save_uploads(uploads: Sequence[tuple[str, IO[bytes]]], folder: Path) -> list[Path]:
+    """Write uploaded ``(filename, stream)`` pairs to ``folder/N/NAME`` (names sanitised)."""
+    if not uploads:
+        raise ValidationError("no file uploaded", field="files")
+    paths = []
+    for number, (filename, stream) in enumerate(uploads):
+        name = secure_filename(filename or "") or "upload"
+        path = folder / str(number) / name
+        path.parent.mkdir(parents=True)
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out)
+        paths.append(path)
+    return paths

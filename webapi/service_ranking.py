@@ -44,7 +44,7 @@ class Ranking:
     """
 
     project_id: int
-    key: tuple[tuple[int, ...], str]
+    key: tuple[tuple[int, ...], str, tuple[Any, ...]]
     mode: RankingMode
     vectors: ProjectVectors
     scores: np.ndarray | None
@@ -65,9 +65,10 @@ class RankingService:
 
     # -- ranking --------------------------------------------------------------------------
 
-    def _state_key(self, project_id: int) -> tuple[tuple[int, ...], str]:
+    def _state_key(self, project_id: int) -> tuple[tuple[int, ...], str, tuple[Any, ...]]:
         """What a ranking depends on: the records, decisions and theme labels
-        (``Store.state_version``) and the project's question, themes and settings (a digest)."""
+        (``Store.state_version``), the project's question, themes and settings (a digest) and
+        the embedded records (``vectors``' version: it grows as an import's vectors land)."""
         project = self.store.project(project_id)
         definition = json.dumps(
             [
@@ -81,7 +82,7 @@ class RankingService:
             default=str,
         )
         digest = hashlib.sha256(definition.encode("utf-8")).hexdigest()[:16]
-        return tuple(self.store.state_version(project_id)), digest
+        return tuple(self.store.state_version(project_id)), digest, self._version(project_id)
 
     def _ranking(self, project_id: int, *, fresh: bool = False) -> Ranking:
         """The latest finished ranking of the project, at once.
@@ -215,7 +216,7 @@ class RankingService:
         fitted = None
         if reuse_saved:
             saved = self.models.load(self._model_folder(project_id))
-            if saved is not None and _key_of(saved.meta) == key:
+            if saved is not None and _key_of(saved.meta) == key[:2]:
                 fitted = saved
         if fitted is None:
             unlabeled_rows = np.setdiff1d(np.arange(len(state.ids)), theme_rows)
@@ -609,7 +610,8 @@ class RankingService:
 
 
 def _key_of(meta: dict[str, Any]) -> tuple[tuple[int, ...], str]:
-    """The ranking key the models described by ``meta`` (a sidecar) were fitted at."""
+    """The part of a ranking key the models described by ``meta`` (a sidecar) were fitted
+    at: the state and the definition (the embedded set is checked by the state's records)."""
     return tuple(meta.get("state") or ()), str(meta.get("definition"))
 
 

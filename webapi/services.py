@@ -34,9 +34,9 @@ from index.embedder import DEFAULT_MODEL, Embedder, TextEncoder
 from index.errors import ConflictError, ImportFormatError, NotFoundError, ValidationError
 from index.store import Project, Theme
 
-from .jobs import TrainingJobs
+from .jobs import JobService, TrainingJobs
 from .models import DEFAULT_SUITE, ModelSuite
-from .service_ingest import SEARCH_FILTERS, IngestService, ProjectVectors
+from .service_ingest import SEARCH_FILTERS, IngestService, Limits, ProjectVectors
 from .service_ranking import Ranking, RankingService
 from .service_reports import ReportService
 
@@ -48,10 +48,11 @@ SYNC_TRAIN_MAX_RECORDS = 5000
 _UNSET: Any = object()
 
 
-class Screenwise(IngestService, RankingService, ReportService):
+class Screenwise(IngestService, RankingService, ReportService, JobService):
     """One home folder's screenwise: ``data/`` holds the store and indexes, ``models/`` models.
 
     The methods live with their concern: ``IngestService`` (import, vectors, search),
+    ``JobService`` (durable jobs on the task queue),
     ``RankingService`` (queue, training, themes, review updates), ``ReportService`` (stats,
     progress, estimate, export); this class holds the shared objects, projects and decisions.
     """
@@ -67,6 +68,7 @@ class Screenwise(IngestService, RankingService, ReportService):
         models: ModelSuite | None = None,
         sync_train_max_records: int = SYNC_TRAIN_MAX_RECORDS,
         ranking_refit: str = "background",
+        limits: Limits | None = None,
     ) -> None:
         self.home = Path(home).resolve()
         self.data_dir = self.home / "data"
@@ -76,11 +78,14 @@ class Screenwise(IngestService, RankingService, ReportService):
         self.progress = progress
         self.models = models or DEFAULT_SUITE()
         self.sync_train_max_records = sync_train_max_records
-        self.jobs = TrainingJobs()
+        self.jobs = TrainingJobs(self)
+        self.tasks = None  # a TaskQueue (webapi/tasks.py); None: jobs run in the caller's thread
+        self.limits = limits or Limits()
         self._encoder_source = encoder
         self._encoder: TextEncoder | None = None
         self._store: Store | None = None
         self._vectors: dict[int, ProjectVectors] = {}
+        self._pending: dict[int, tuple[tuple[Any, ...], int]] = {}
         self._rankings: dict[int, Ranking] = {}
         self._refitting: set[int] = set()
         self._leases: dict[tuple[int, str], dict[str, tuple[float, frozenset[int]]]] = {}
@@ -227,6 +232,7 @@ class Screenwise(IngestService, RankingService, ReportService):
             with self._lock:
                 self._vectors.pop(pid, None)
                 self._rankings.pop(pid, None)
+                self._pending.pop(pid, None)
         self.jobs.forget(pid)
         index = self._index_path(pid)
         for path in (index, index.with_name(index.name + ".json")):

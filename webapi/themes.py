@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from typing import Any
+
+from flask import current_app, jsonify, request, url_for
 from flask.views import MethodView
 
 from .access import project_access
@@ -11,6 +13,7 @@ from .schemas import (
     CandidateSchema,
     CandidatesSchema,
     FilesSchema,
+    JobSchema,
     RecordIdsSchema,
     RecordThemesSchema,
 )
@@ -48,23 +51,49 @@ class ManyRecordThemes(MethodView):
 class Candidates(MethodView):
     @blp.arguments(CandidatesSchema)
     @blp.response(200, CandidateSchema(many=True))
-    @blp.problems(404)
+    @blp.problems(404, 413)
     def post(self, args: dict, project: str) -> list:
         """Records not in the project, as JSON title/abstract: their relevance under the
-        project's model, suggested themes, and the screened record each one duplicates."""
-        pid = project_access(project).project.project_id
-        return current_app.extensions["screenwise"].candidates(pid, args["records"])
+        project's model, suggested themes, and the screened record each one duplicates.
+
+        413 over the records a request may hold (reviewers: ``REVIEWER_MAX_CANDIDATES``,
+        200 by default)."""
+        access = project_access(project)
+        service = current_app.extensions["screenwise"]
+        service.check_candidates(len(args["records"]), maintainer=access.at_least("maintainer"))
+        return service.candidates(access.project.project_id, args["records"])
 
 
 @blp.route("/<project>/themes/candidates/file")
 class CandidateFiles(MethodView):
     @blp.arguments(FilesSchema, location="files")
     @blp.response(200, CandidateSchema(many=True))
+    @blp.alt_response(202, schema=JobSchema, description="A large file: ranked in a job")
     @blp.problems(404, 413, 415, 422)
-    def post(self, files: dict, project: str) -> list:
+    def post(self, files: dict, project: str) -> Any:
         """Like ``/themes/candidates``, for records in export files (multipart ``files``);
-        nothing is stored."""
-        pid = project_access(project).project.project_id
+        nothing is stored.
+
+        Files of more records than a reviewer may send (``REVIEWER_MAX_CANDIDATES``) are
+        ranked in a job, for maintainers: 202 with the job (``Location``: ``/api/jobs/ID``),
+        whose ``result`` is the ranked list once done. 413 over the bytes (reviewers:
+        ``REVIEWER_MAX_UPLOAD_BYTES``, 5 MB by default) or records (reviewers:
+        ``REVIEWER_MAX_CANDIDATES``; maintainers: ``MAINTAINER_MAX_CANDIDATES``) a request
+        may hold."""
+        access = project_access(project)
+        maintainer = access.at_least("maintainer")
         service = current_app.extensions["screenwise"]
-        records = service.read_uploads([(f.filename, f.stream) for f in files["files"]])
-        return service.candidates(pid, records)
+        service.check_candidate_bytes(request.content_length or 0, maintainer=maintainer)
+        result = service.candidate_uploads(
+            access.project.project_id,
+            [(f.filename, f.stream) for f in files["files"]],
+            maintainer=maintainer,
+            actor=access.name,
+        )
+        if isinstance(result, list):
+            return result, 200
+        # A Response of its own: flask-smorest would dump it with the 200 schema.
+        response = jsonify(JobSchema().dump(result))
+        response.status_code = 202
+        response.headers["Location"] = url_for("jobs.Job", job_id=result["job_id"])
+        return response

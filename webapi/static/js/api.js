@@ -194,6 +194,8 @@ export const api = {
       query: { ignore_labels: options.ignoreLabels ? "true" : "" },
       onProgress: options.onProgress,
     }),
+  job: (id) => request("GET", `/jobs/${encodeURIComponent(id)}`),
+  cancelJob: (id) => request("POST", `/jobs/${encodeURIComponent(id)}/cancel`),
   queue: (project, stage) =>
     request("GET", `${p(project)}/queue`, { query: { n: 1, k: 3, stage } }),
   record: (project, id, stage) =>

@@ -1,4 +1,5 @@
-// #/p/<id>/import: upload export files, follow the upload, read what each file added.
+// #/p/<id>/import: upload export files, follow the upload and then the import job (read,
+// store, embed, index) with a progress bar, read what each file added.
 
 import { api } from "../api.js";
 import { h, plural } from "../dom.js";
@@ -120,6 +121,37 @@ function sourcesTable(sources) {
   );
 }
 
+const PHASES = {
+  queued: "Waiting for a worker…",
+  read: "Reading the files",
+  store: "Storing and removing duplicates",
+  embed: "Embedding",
+  index: "Indexing",
+};
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Follow an import job until it is over, showing its phase and progress on ``bar``. */
+async function follow(job, { bar, statusText, alive, onEmbedding }) {
+  while (job.state === "queued" || job.state === "running") {
+    const label = PHASES[job.phase] || job.phase;
+    if (job.total > 0) {
+      bar.max = job.total;
+      bar.value = job.done;
+      const rate = job.records_per_second ? ` · ${Math.round(job.records_per_second)} records/s` : "";
+      statusText.textContent = `${label}: ${job.done.toLocaleString()} of ${job.total.toLocaleString()}${rate}`;
+    } else {
+      bar.removeAttribute("value");
+      statusText.textContent = label;
+    }
+    if (job.phase === "embed") onEmbedding();
+    await sleep(700);
+    if (!alive()) return job;
+    job = await api.job(job.job_id);
+  }
+  return job;
+}
+
 export async function show(main, { project, alive }) {
   const progress = await api.progress(project.project_id);
   if (!alive()) return {};
@@ -130,7 +162,29 @@ export async function show(main, { project, alive }) {
     "aria-labelledby": "upload-status",
   });
   const statusText = h("span", { id: "upload-status" }, "");
-  const meter = h("div", { class: "upload-meter", hidden: true }, bar, statusText);
+  const cancel = h(
+    "button",
+    { class: "btn", type: "button", id: "import-cancel", hidden: true },
+    "Cancel import",
+  );
+  const screenNow = h(
+    "p",
+    { id: "import-screen-now", hidden: true },
+    "Records are screenable as soon as they are embedded: ",
+    h("a", { href: `#/p/${project.project_id}/screen` }, "screen those embedded so far"),
+    ".",
+  );
+  const meter = h("div", { class: "upload-meter", hidden: true }, bar, statusText, cancel);
+  let running = null;
+  cancel.addEventListener("click", async () => {
+    if (!running) return;
+    cancel.disabled = true;
+    try {
+      await api.cancelJob(running);
+    } catch (error) {
+      showError(error, result);
+    }
+  });
   const result = h("div", { id: "import-result", "aria-live": "polite" });
   const sources = h("div", null, sourcesTable(progress.sources));
   const form = h(
@@ -164,6 +218,7 @@ export async function show(main, { project, alive }) {
     ),
     h("button", { class: "btn btn-primary", type: "submit" }, "Upload and import"),
     meter,
+    screenNow,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -182,12 +237,12 @@ export async function show(main, { project, alive }) {
     bar.value = 0;
     statusText.textContent = "Uploading…";
     try {
-      const summaries = await api.importFiles(project.project_id, files, {
+      const queued = await api.importFiles(project.project_id, files, {
         ignoreLabels: form.elements.ignore_labels.checked,
         onProgress: (fraction) => {
           if (fraction === null) {
             bar.removeAttribute("value"); // indeterminate: the server is working
-            statusText.textContent = "Uploaded. Reading, removing duplicates and embedding…";
+            statusText.textContent = "Uploaded. Waiting for a worker…";
           } else {
             bar.value = Math.round(fraction * 100);
             statusText.textContent = `Uploading… ${bar.value} %`;
@@ -195,6 +250,33 @@ export async function show(main, { project, alive }) {
         },
       });
       if (!alive()) return;
+      running = queued.job_id;
+      cancel.hidden = false;
+      cancel.disabled = false;
+      const job = await follow(queued, {
+        bar,
+        statusText,
+        alive,
+        onEmbedding: () => {
+          screenNow.hidden = false;
+        },
+      });
+      running = null;
+      cancel.hidden = true;
+      screenNow.hidden = true;
+      if (!alive()) return;
+      if (job.state !== "done") {
+        meter.hidden = true;
+        const why =
+          job.state === "cancelled"
+            ? "The import was cancelled."
+            : `The import failed: ${job.error}`;
+        result.append(h("p", { class: "error", role: "alert", id: "import-error" }, why));
+        announce(why);
+        return;
+      }
+      const summaries = job.result.files;
+      bar.max = 100;
       bar.value = 100;
       const added = summaries.reduce((n, s) => n + s.added, 0);
       const duplicates = summaries.reduce((n, s) => n + s.duplicates, 0);
