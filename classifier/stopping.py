@@ -51,7 +51,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
 
 from classifier.estimate import estimate_remaining
 
@@ -69,6 +68,7 @@ __all__ = [
 METHOD = "BUSCAR hypergeometric test (Callaghan & Müller-Hansen 2020), smallest p over windows"
 
 _ROWS_PER_BLOCK = 256
+_CANDIDATES_PER_STEP = 32
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,44 @@ def _check_fraction(name: str, value: float) -> float:
     return float(value)
 
 
-def _log_choose(n: np.ndarray, k: np.ndarray) -> np.ndarray:
+def _log_factorials(n: int) -> np.ndarray:
+    """log(0!), ..., log(n!)."""
+    return np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)))])
+
+
+def _log_choose(n: np.ndarray, k: np.ndarray, log_factorial: np.ndarray) -> np.ndarray:
     """log C(n, k), ``-inf`` where ``k`` lies outside ``[0, n]``."""
     valid = (k >= 0) & (k <= n)
     n_safe, k_safe = np.where(valid, n, 0), np.where(valid, k, 0)
-    out = gammaln(n_safe + 1.0) - gammaln(k_safe + 1.0) - gammaln(n_safe - k_safe + 1.0)
+    out = log_factorial[n_safe] - log_factorial[k_safe] - log_factorial[n_safe - k_safe]
     return np.where(valid, out, -np.inf)
+
+
+def _log_pmf(k, population, relevant, draws, log_factorial: np.ndarray) -> np.ndarray:
+    """log P(X = k) for X ~ Hypergeometric(population, relevant, draws), elementwise."""
+    return (
+        _log_choose(relevant, k, log_factorial)
+        + _log_choose(population - relevant, draws - k, log_factorial)
+        - _log_choose(population, draws, log_factorial)
+    )
+
+
+def _as_arrays(*values) -> list[np.ndarray]:
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.int64) for v in values))
+    return [a.ravel() for a in arrays]
+
+
+def _cdf(k, population, relevant, draws, log_factorial: np.ndarray) -> np.ndarray:
+    """P(X <= k) by summing P(X = 0..k), rows in blocks."""
+    result = np.empty(len(k))
+    for start in range(0, len(k), _ROWS_PER_BLOCK):
+        rows = slice(start, start + _ROWS_PER_BLOCK)
+        i = np.arange(max(int(k[rows].max()), 0) + 1)[None, :]
+        M, K, n = population[rows, None], relevant[rows, None], draws[rows, None]
+        log_pmf = _log_pmf(i, M, K, n, log_factorial)
+        log_pmf = np.where(i <= k[rows, None], log_pmf, -np.inf)
+        result[rows] = np.exp(log_pmf).sum(axis=1)
+    return np.clip(result, 0.0, 1.0)
 
 
 def hypergeom_cdf(k, population, relevant, draws) -> np.ndarray:
@@ -131,23 +163,33 @@ def hypergeom_cdf(k, population, relevant, draws) -> np.ndarray:
     over broadcast integer arrays (``scipy.stats.hypergeom.cdf(k, population, relevant, draws)``
     computed in log space by summing the probabilities 0..k, which is exact and fast for the
     small ``k`` the test needs)."""
-    k, population, relevant, draws = np.broadcast_arrays(
-        *(np.asarray(a, dtype=np.int64) for a in (k, population, relevant, draws))
-    )
-    shape = k.shape
-    k, population, relevant, draws = (a.ravel() for a in (k, population, relevant, draws))
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (k, population, relevant, draws)))
+    k, population, relevant, draws = _as_arrays(k, population, relevant, draws)
     if ((relevant < 0) | (relevant > population) | (draws < 0) | (draws > population)).any():
         raise ValueError("need 0 <= relevant <= population and 0 <= draws <= population")
-    result = np.empty(len(k))
-    top = int(max(k.max(initial=0), 0))
-    for start in range(0, len(k), _ROWS_PER_BLOCK):
-        rows = slice(start, start + _ROWS_PER_BLOCK)
-        i = np.arange(top + 1)[None, :]
-        M, K, n = population[rows, None], relevant[rows, None], draws[rows, None]
-        log_pmf = _log_choose(K, i) + _log_choose(M - K, n - i) - _log_choose(M, n)
-        log_pmf = np.where(i <= k[rows, None], log_pmf, -np.inf)
-        result[rows] = np.exp(log_pmf).sum(axis=1)
-    return np.clip(result, 0.0, 1.0).reshape(shape)
+    log_factorial = _log_factorials(int(population.max(initial=0)))
+    return _cdf(k, population, relevant, draws, log_factorial).reshape(shape)
+
+
+def _smallest_cdf(k, population, relevant, draws, below: float | None = None) -> float:
+    """The smallest of the hypergeometric CDFs, computing only those that can be smallest:
+    each CDF is at least its last term P(X = k), so they are taken in order of that bound and
+    the search ends once the bound reaches the smallest CDF found. With ``below``, only
+    whether one lies below it matters: the search ends at the first that does (its value is
+    returned; any value >= ``below`` means none does)."""
+    log_factorial = _log_factorials(int(population.max(initial=0)))
+    bound = np.exp(_log_pmf(k, population, relevant, draws, log_factorial))
+    order = np.argsort(bound, kind="stable")
+    smallest = 1.0
+    for start in range(0, len(order), _CANDIDATES_PER_STEP):
+        chosen = order[start : start + _CANDIDATES_PER_STEP]
+        if bound[chosen[0]] >= (smallest if below is None else min(smallest, below)):
+            break
+        cdf = _cdf(k[chosen], population[chosen], relevant[chosen], draws[chosen], log_factorial)
+        smallest = min(smallest, float(cdf.min()))
+        if below is not None and smallest < below:
+            break
+    return smallest
 
 
 def _relevant_needed(found: int, recall_target: float) -> int:
@@ -168,8 +210,15 @@ def _windows(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return k, j
 
 
-def _p_value(labels: np.ndarray, n_unscreened: int, recall_target: float, extra: int) -> float:
-    """The test's p-value after ``extra`` further excludes."""
+def _p_value(
+    labels: np.ndarray,
+    n_unscreened: int,
+    recall_target: float,
+    extra: int,
+    below: float | None = None,
+) -> float:
+    """The test's p-value after ``extra`` further excludes (with ``below``: exact only when
+    under it, see ``_smallest_cdf``)."""
     found = int(labels.sum())
     missing = _relevant_needed(found, recall_target) - found  # at least this many unscreened
     unscreened = n_unscreened - extra
@@ -183,8 +232,7 @@ def _p_value(labels: np.ndarray, n_unscreened: int, recall_target: float, extra:
     if not keep.any():
         return 1.0
     k, j = k[keep], j[keep]
-    p = hypergeom_cdf(k, unscreened + j, missing + k, j)
-    return float(p.min())
+    return _smallest_cdf(k, unscreened + j, missing + k, j, below)
 
 
 def buscar_p_value(
@@ -229,7 +277,7 @@ def stopping_test(
         low, high = 0, n_unscreened
         while high - low > 1:
             middle = (low + high) // 2
-            if _p_value(labels, n_unscreened, recall_target, middle) < alpha:
+            if _p_value(labels, n_unscreened, recall_target, middle, alpha) < alpha:
                 high = middle
             else:
                 low = middle
