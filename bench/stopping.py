@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -122,6 +123,16 @@ def score_run(
     return rows
 
 
+def _merge_into(path: Path, entries: dict) -> None:
+    """Add ``entries`` to the JSON object in ``path``, keeping what another run of this script
+    wrote there meanwhile (several may run at once, one dataset each)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    current = json.loads(path.read_text()) if path.exists() else {}
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(current | entries))
+    temporary.replace(path)
+
+
 def _orders(args, datasets, seeds) -> dict[str, list[int]]:
     from classifier.features import CorpusFeatures
     from classifier.simulate import simulate
@@ -139,8 +150,7 @@ def _orders(args, datasets, seeds) -> dict[str, list[int]]:
             run = simulate(features, labels, seed=seed, retrain="fast")
             orders[f"{path.stem}/{seed}"] = [int(i) for i in run.order]
             print(f"  replayed {path.stem} seed {seed} in {run.seconds:.1f} s", flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    orders_file.write_text(json.dumps(orders))
+    _merge_into(orders_file, orders)
     return orders
 
 
@@ -174,7 +184,7 @@ def main() -> None:
             if key not in runs:
                 order = np.asarray(orders[f"{path.stem}/{seed}"])
                 runs[key] = score_run(labels[order], path.stem, seed, args.target, args.level)
-                runs_file.write_text(json.dumps(runs))
+                _merge_into(runs_file, {key: runs[key]})
             rows.extend(runs[key])
     names = list(dict.fromkeys(row["rule"] for row in rows))
     scored = time.perf_counter() - started - replayed
