@@ -138,7 +138,8 @@ def _orders(args, datasets, seeds) -> dict[str, list[int]]:
     from classifier.simulate import simulate
 
     orders_file = OUT / "stopping_orders.json"
-    orders = json.loads(orders_file.read_text()) if args.reuse_orders else {}
+    reuse = args.reuse_orders and orders_file.exists()
+    orders = json.loads(orders_file.read_text()) if reuse else {}
     for path in datasets:
         missing = [s for s in seeds if f"{path.stem}/{s}" not in orders]
         if not missing:
