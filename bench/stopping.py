@@ -11,7 +11,8 @@ rule stops (a rule that never says so screens everything). Rules:
   ``--target`` and ``--level``;
 - ``excludes N``: N excludes in a row (50, 100, and 5 % of the corpus);
 - ``estimate``: estimated recall (``classifier.estimate``) >= target, asked every 1 % of the
-  corpus (its fit is the costly one) and at the end;
+  corpus (its fit is the costly one) and at the end; ``estimate upper``: the same with the
+  upper end of the estimate's 90 % interval as the number left;
 - ``oracle``: the first moment recall truly reaches the target (what a perfect rule saves).
 
 Recall counts every include, the prior one too; work saved = 1 - screened / records, priors
@@ -75,6 +76,11 @@ def rules(n_records: int, target: float, level: float) -> list[tuple[str, Rule, 
             lambda labels, left: estimate_rule(labels, left, target),
             max(1, n_records // 100),
         ),
+        (
+            "estimate upper",
+            lambda labels, left: estimate_rule(labels, left, target, bound="upper"),
+            max(1, n_records // 100),
+        ),
     ]
 
 
@@ -97,13 +103,21 @@ def oracle_stop(labels_in_order: np.ndarray, target: float) -> int:
 
 
 def score_run(
-    in_order: np.ndarray, dataset: str, seed: int, target: float, level: float
+    in_order: np.ndarray,
+    dataset: str,
+    seed: int,
+    target: float,
+    level: float,
+    done: frozenset[str] = frozenset(),
 ) -> list[dict]:
-    """One row per rule: where it stopped on this screening order, and the recall there."""
+    """One row per rule not in ``done``: where it stopped on this screening order, and the
+    recall there."""
     total, n = int(in_order.sum()), len(in_order)
     stops = {"oracle": oracle_stop(in_order, target)}
     for name, rule, every in rules(n, target, level):
-        stops[name] = first_stop(in_order, 2, rule, every)  # after the two priors
+        if name not in done:
+            stops[name] = first_stop(in_order, 2, rule, every)  # after the two priors
+    stops = {name: screened for name, screened in stops.items() if name not in done}
     rows = []
     for name, screened in stops.items():
         recall = float(in_order[:screened].sum() / total)
@@ -178,16 +192,20 @@ def main() -> None:
     runs_file = OUT / "stopping_runs.json"
     runs = json.loads(runs_file.read_text()) if args.reuse_orders and runs_file.exists() else {}
     rows: list[dict] = []
+    wanted = ["oracle", *(name for name, _, _ in rules(1, args.target, args.level))]
     for path in datasets:
         labels = read_labeled(path).labels.astype(np.int64)
         for seed in args.seeds:
             key = f"{path.stem}/{seed}|{args.target}|{args.level}"
-            if key not in runs:
+            done = frozenset(row["rule"] for row in runs.get(key, []))
+            if done != set(wanted):
                 order = np.asarray(orders[f"{path.stem}/{seed}"])
-                runs[key] = score_run(labels[order], path.stem, seed, args.target, args.level)
+                new = score_run(labels[order], path.stem, seed, args.target, args.level, done)
+                runs[key] = [row for row in runs.get(key, []) if row["rule"] in wanted] + new
                 _merge_into(runs_file, {key: runs[key]})
             rows.extend(runs[key])
-    names = list(dict.fromkeys(row["rule"] for row in rows))
+    names = wanted
+    rows = sorted(rows, key=lambda row: wanted.index(row["rule"]))
     scored = time.perf_counter() - started - replayed
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "stopping.json").write_text(

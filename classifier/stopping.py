@@ -40,7 +40,7 @@ The two rules it is compared with
 ---------------------------------
 - ``consecutive_excludes_rule``: stop after ``n`` excludes in a row (the usual heuristic).
 - ``estimate_rule``: stop when the recall estimated by ``classifier.estimate`` (found / (found +
-  expected remaining)) reaches the target.
+  expected remaining), or with the upper end of its interval) reaches the target.
 Neither makes a statement with a confidence level.
 """
 
@@ -49,6 +49,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -319,16 +320,23 @@ def estimate_rule(
     labels_in_order: Sequence[int] | np.ndarray,
     n_unscreened: int,
     recall_target: float = 0.95,
+    *,
+    bound: Literal["expected", "upper"] = "expected",
 ) -> bool:
-    """Stop when the estimated recall, found / (found + expected remaining) from
-    ``classifier.estimate.estimate_remaining``, reaches ``recall_target``."""
+    """Stop when the estimated recall, found / (found + remaining) from
+    ``classifier.estimate.estimate_remaining``, reaches ``recall_target``; the remaining
+    relevant records are the estimate's expected number, or with ``bound="upper"`` the upper
+    end of its 90 % interval (the posterior's 95th percentile)."""
     labels = _check_labels(labels_in_order)
     n_unscreened = _check_count("n_unscreened", n_unscreened)
     recall_target = _check_fraction("recall_target", recall_target)
+    if bound not in ("expected", "upper"):
+        raise ValueError(f"bound must be 'expected' or 'upper', not {bound!r}")
     if n_unscreened == 0:
         return True
     found = int(labels.sum())
     if found == 0:
         return False
-    expected = estimate_remaining(labels, n_unscreened).expected
-    return found / (found + expected) >= recall_target
+    estimate = estimate_remaining(labels, n_unscreened, level=0.9)
+    remaining = estimate.expected if bound == "expected" else estimate.high
+    return found / (found + remaining) >= recall_target

@@ -159,6 +159,11 @@ def test_estimate_rule() -> None:
     assert not estimate_rule(flat, 500)
     assert not estimate_rule([0] * 100, 500)
     assert estimate_rule([0, 1], 0)
+    # the upper end of the interval asks for more: 30 found and up to 4 left is recall 0.88
+    assert not estimate_rule([1] * 30 + [0] * 400, 300, bound="upper")
+    assert estimate_rule([1] * 30 + [0] * 1000, 100, bound="upper")
+    with pytest.raises(ValueError, match="bound"):
+        estimate_rule([1, 0], 5, bound="mean")
 
 
 # -- a real review, replayed ---------------------------------------------------------------
