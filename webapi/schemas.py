@@ -695,6 +695,29 @@ class EstimateSchema(ma.Schema):
     )
 
 
+class StoppingSchema(ma.Schema):
+    method = fields.String(metadata={"description": "The stopping test (see the README)"})
+    may_stop = fields.Boolean(
+        metadata={
+            "description": "Recall >= recall_target with confidence >= level: screening may stop"
+        }
+    )
+    p_value = fields.Float(metadata={"description": "p-value of H0 'recall < recall_target'"})
+    confidence = fields.Float(metadata={"description": "1 - p_value"})
+    recall_target = fields.Float()
+    level = fields.Float(metadata={"description": "Confidence level the test asks for"})
+    found = fields.Integer(metadata={"description": "Includes among the decisions tested"})
+    screened = fields.Integer(metadata={"description": "Include/exclude decisions tested"})
+    unscreened = fields.Integer()
+    more_to_screen = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "When not yet: the fewest further records that, all excluded, would "
+            "let the test pass (0 when it passes; null before the first include)"
+        },
+    )
+
+
 class MineSchema(ma.Schema):
     screened = fields.Integer()
     included = fields.Integer()
@@ -749,6 +772,7 @@ class ProgressSchema(ma.Schema.from_dict(_STAGE_FIELDS)):  # type: ignore[misc]
     themes = fields.List(fields.Nested(ThemeCountSchema))
     recall_curve = fields.List(fields.Nested(CurvePointSchema))
     estimate = fields.Nested(EstimateSchema)
+    stopping = fields.Nested(StoppingSchema)
 
 
 class ExportQuerySchema(ma.Schema):

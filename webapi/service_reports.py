@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 from werkzeug.utils import secure_filename
 
+from classifier.stopping import stopping_test
 from index.consensus import Viewer
 from index.errors import ValidationError
 
@@ -32,7 +34,9 @@ class ReportService:
     ) -> dict[str, Any]:
         """A PRISMA-style flow of final decisions per stage (with conflicts, the agreement
         between reviewers and ``viewer``'s own counts), the recall curve of screening so far,
-        and the estimate of relevant records still among the unscreened ones."""
+        the estimate of relevant records still among the unscreened ones, and whether
+        screening may stop (``classifier.stopping``; recall target and confidence from the
+        project's ``stopping`` setting, 0.95 and 0.95 by default)."""
         target = self.project(project)
         pid = target.project_id
         figures = self.stats(pid, viewer=viewer)
@@ -54,6 +58,14 @@ class ReportService:
         history = self.store.decisions(pid)
         figures["recall_curve"] = _recall_curve(history, decisions)
         figures["estimate"] = self.estimate_remaining(pid, history=history, current=decisions)
+        stopping = target.settings.get("stopping") or {}
+        verdict = stopping_test(
+            _labels_in_order(history, decisions),
+            figures["estimate"]["unscreened"],
+            recall_target=float(stopping.get("recall_target", 0.95)),
+            level=float(stopping.get("level", 0.95)),
+        )
+        figures["stopping"] = asdict(verdict) | {"confidence": verdict.confidence}
         return figures
 
     def estimate_remaining(

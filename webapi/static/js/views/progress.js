@@ -318,6 +318,30 @@ export async function show(main, { project, alive }) {
         `${plural(progress.excluded, "exclude")}, ${progress.maybe} maybe`,
       ),
       remaining,
+      // When to stop: classifier/stopping.py's test, computed by the progress report.
+      ((s) => {
+        const p = `p = ${s.p_value.toPrecision(2)}`;
+        if (s.may_stop)
+          return stat(
+            "stat-stopping",
+            "When to stop",
+            `You may stop: recall ≥ ${percent(s.recall_target)} with ${percent(s.level)} confidence`,
+            `A test on the recent decisions (${p}): had less than ${percent(s.recall_target)} of the relevant records been found, so few includes among them would be unlikely.`,
+          );
+        if (s.more_to_screen === null)
+          return stat(
+            "stat-stopping",
+            "When to stop",
+            "Not yet: no include found so far",
+            "The stopping test speaks about recall once a record is included.",
+          );
+        return stat(
+          "stat-stopping",
+          "When to stop",
+          `Not yet: screen about ${s.more_to_screen.toLocaleString()} more`,
+          `That many excludes in a row would let the test pass (now ${p}, needs below ${(1 - s.level).toFixed(2)}); each include found adds to it.`,
+        );
+      })(progress.stopping),
       double
         ? stat(
             "stat-agreement",
