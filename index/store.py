@@ -393,6 +393,10 @@ class Store:
                     )
                 changes["mode"] = mode
             if checked is not None:
+                # The settings given replace theirs; the others stay.
+                given = set(settings or ())
+                kept = {k: v for k, v in json.loads(row["settings"]).items() if k not in given}
+                checked = kept | checked
                 changes["settings"] = json.dumps(checked)
             if question is not None:
                 changes["question"] = question
@@ -1862,10 +1866,20 @@ def _check_reason(project: Project, stage: str, label: str, reason: str) -> None
 
 
 def _checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Project settings as stored: ``exclusion_reasons``, a list of distinct names per stage."""
-    unknown = sorted(set(settings) - {"exclusion_reasons"})
+    """Project settings as stored: ``exclusion_reasons``, a list of distinct names per stage,
+    and ``stopping``, the stopping test's ``recall_target`` and ``level`` (each in (0, 1))."""
+    unknown = sorted(set(settings) - {"exclusion_reasons", "stopping"})
     if unknown:
         raise ValidationError(f"unknown setting(s): {', '.join(unknown)}", field="settings")
+    stopping = settings.get("stopping")
+    checked_stopping = {}
+    if stopping is not None:
+        if not isinstance(stopping, dict) or set(stopping) - {"recall_target", "level"}:
+            raise ValidationError("stopping takes recall_target and level", field="stopping")
+        for name, value in stopping.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ValidationError(f"stopping {name} must be between 0 and 1", field=name)
+            checked_stopping[name] = float(value)
     reasons = settings.get("exclusion_reasons") or {}
     if not isinstance(reasons, dict) or set(reasons) - set(STAGES):
         raise ValidationError(
@@ -1884,7 +1898,9 @@ def _checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
                 f"the {stage} exclusion reasons repeat a name", field="exclusion_reasons"
             )
         clean[stage] = names
-    return {"exclusion_reasons": clean} if clean else {}
+    return ({"exclusion_reasons": clean} if clean else {}) | (
+        {"stopping": checked_stopping} if checked_stopping else {}
+    )
 
 
 _CREATES = re.compile(

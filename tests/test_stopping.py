@@ -4,6 +4,7 @@ scipy.stats.hypergeom), the baselines, a replay of a real review, and the progre
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -212,7 +213,7 @@ def test_verdicts_along_a_real_replay_are_consistent(replayed) -> None:
 
 def test_progress_carries_the_stopping_verdict(client) -> None:
     create(client)
-    assert upload(client, "adhd", ADHD, ignore_labels="true").status_code == 201
+    assert upload(client, "adhd", ADHD, ignore_labels="true").status_code == 202
     progress = client.get("/api/projects/adhd/progress").get_json()
     stopping = progress["stopping"]
     assert stopping["may_stop"] is False and stopping["more_to_screen"] is None
@@ -240,3 +241,24 @@ def test_progress_carries_the_stopping_verdict(client) -> None:
         "unscreened": 820,
         "more_to_screen": stopping_test([1] + [0] * 30, 820).more_to_screen,
     }
+
+
+def test_the_recall_target_and_level_are_project_settings(client) -> None:
+    """A maintainer sets the stopping test's target and confidence; other settings stay, and
+    values outside (0, 1) are refused naming the field."""
+    create(client)
+    reasons = {"title_abstract": ["wrong population"]}
+    assert (
+        client.patch("/api/projects/adhd", json={"exclusion_reasons": reasons}).status_code == 200
+    )
+    changed = client.patch(
+        "/api/projects/adhd", json={"stopping": {"recall_target": 0.9, "level": 0.8}}
+    )
+    assert changed.status_code == 200
+    settings = changed.get_json()["settings"]
+    assert settings["stopping"] == {"recall_target": 0.9, "level": 0.8}
+    assert settings["exclusion_reasons"] == reasons
+    stopping = client.get("/api/projects/adhd/progress").get_json()["stopping"]
+    assert stopping["recall_target"] == 0.9 and stopping["level"] == 0.8
+    bad = client.patch("/api/projects/adhd", json={"stopping": {"recall_target": 1.5}})
+    assert bad.status_code == 400 and "recall_target" in json.dumps(bad.get_json())

@@ -152,6 +152,27 @@ def _exclusion_reasons(**kwargs: Any) -> fields.Dict:
     )
 
 
+class StoppingSettingsSchema(ma.Schema):
+    recall_target = fields.Float(
+        load_default=0.95,
+        validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False),
+        metadata={"description": "The recall the stopping test guarantees (default 0.95)"},
+    )
+    level = fields.Float(
+        load_default=0.95,
+        validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False),
+        metadata={"description": "The confidence it guarantees it with (default 0.95)"},
+    )
+
+
+def _stopping(**kwargs: Any) -> fields.Nested:
+    return fields.Nested(
+        StoppingSettingsSchema,
+        metadata={"description": "The stopping test's recall target and confidence"},
+        **kwargs,
+    )
+
+
 class ProjectCreateSchema(ma.Schema):
     name = _name(required=True)
     question = _text(metadata={"description": "Review question / inclusion criteria"})
@@ -166,6 +187,7 @@ class ProjectCreateSchema(ma.Schema):
         metadata={"description": "single screening, or blind double screening"},
     )
     exclusion_reasons = _exclusion_reasons(load_default=None)
+    stopping = _stopping(load_default=None)
 
     @ma.pre_load
     def _theme_names(self, data: Any, **kwargs: Any) -> Any:
@@ -196,10 +218,12 @@ class ProjectUpdateSchema(ma.Schema):
     question = fields.String(validate=validate.Length(max=20000))
     mode = fields.String(validate=validate.OneOf(SCREENING_MODES))
     exclusion_reasons = _exclusion_reasons()
+    stopping = _stopping()
 
 
 class SettingsSchema(ma.Schema):
     exclusion_reasons = _exclusion_reasons()
+    stopping = _stopping()
 
 
 class ProjectSchema(ma.Schema):
