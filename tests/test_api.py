@@ -587,7 +587,8 @@ def test_candidates_for_a_review_update(client, adhd):
     repeat, new, empty = sorted(answer, key=lambda c: c["position"])
     assert repeat["duplicate_of"]["record_id"] == known["record_id"]
     assert repeat["duplicate_of"]["decision"]["label"] == "exclude"
-    assert new["duplicate_of"] is None and new["mode"] == "model" and 0 < new["score"] < 1
+    assert new["duplicate_of"] is None and new["mode"] == "model" and 0 < new["probability"] < 1
+    assert empty["probability"] is None
     assert new["nearest_includes"]
     assert empty["score"] is None and empty["mode"] == "none"
     missing = client.post("/api/projects/adhd/themes/candidates", json={"records": []})

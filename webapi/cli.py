@@ -314,7 +314,8 @@ def candidates(ctx: click.Context, project: str, as_json: bool, files: tuple[Pat
         _print_json(ranked)
         return
     for c in ranked:
-        score = "   -  " if c["score"] is None else f"{c['score']:.3f}"
+        shown = c["probability"] if c["probability"] is not None else c["score"]
+        score = "   -  " if shown is None else f"{shown:.3f}"
         suggested = [t["theme"] for t in c["themes"] if t["suggested"]]
         duplicate = c["duplicate_of"]
         seen = ""

@@ -650,9 +650,14 @@ class CandidateSchema(ma.Schema):
     score = fields.Float(
         allow_none=True,
         metadata={
-            "description": "The model's calibrated probability of include, or a cosine "
-            "similarity (see mode); null for a record without text"
+            "description": "Higher first: the queue's ranking score under the project's model "
+            "(z-scored over the hits), or a cosine similarity before there is a model (see "
+            "mode); null for a record without text"
         },
+    )
+    probability = fields.Float(
+        allow_none=True,
+        metadata={"description": "The model's calibrated probability of include (null before)"},
     )
     mode = fields.String(validate=validate.OneOf(MODES))
     themes = fields.List(fields.Nested(ThemeScoreSchema))

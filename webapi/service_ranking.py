@@ -548,9 +548,10 @@ class RankingService:
 
     def candidates(self, project: str | int, records: Sequence[Record]) -> list[dict[str, Any]]:
         """Records not in the project (a review update), most likely relevant first (``score``:
-        P(include) under the project's model, else the similarity the queue uses; ``position``
-        is the record's place in the input): suggested themes, and the screened record each one
-        duplicates, with that record's current decision."""
+        the queue's own ranking score under the project's model, z-scored over the hits, else
+        the similarity the queue's cold start uses; ``probability``: the model's calibrated
+        P(include); ``position`` is the record's place in the input): suggested themes, and
+        the screened record each one duplicates, with that record's current decision."""
         if not records:
             raise ValidationError("no records given", field="records")
         target = self.project(project)
@@ -564,8 +565,12 @@ class RankingService:
             ranking.vectors.features, vectors, [texts[i] for i in with_text]
         )
         mode = ranking.mode
+        probabilities = None
         if ranking.fitted.relevance is not None:
-            scores = self.models.probabilities(ranking.fitted, X)
+            # The queue's own model orders the hits (bench/update.py: loss 0.122 against
+            # 0.141 for the TF-IDF logistic alone); its calibrated part says how likely each is.
+            scores = self.models.ranking_scores(ranking.fitted, X)
+            probabilities = self.models.probabilities(ranking.fitted, X)
         else:
             includes = ranking.vectors.matrix[ranking.included_rows]
             mode, scores = self._similarity_scores(target, includes, vectors)
@@ -591,6 +596,11 @@ class RankingService:
                         else None
                     ),
                     "mode": mode if scores is not None and position is not None else "none",
+                    "probability": (
+                        round(float(probabilities[position]), 6)
+                        if probabilities is not None and position is not None
+                        else None
+                    ),
                     "themes": themes[position] if position is not None else [],
                     "nearest_includes": nearest[position] if position is not None else [],
                     "duplicate_of": (
