@@ -490,6 +490,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, workers: int) 
     service.clean_scratch()
     service.recover_jobs(resend=True)
     service.resume_embedding()
+    service.warm_up()  # every project's first ranking, in the background
     consumer = None
     if workers:
         consumer = service.tasks.consumer(workers)
@@ -540,6 +541,8 @@ def worker(ctx: click.Context, workers: int, encoder: str | None) -> None:
     obj = ctx.find_root().obj
     if encoder and obj.get("service") is None:
         import importlib
+
+        from .services import Screenwise
 
         module, _, name = encoder.partition(":")
         obj["service"] = Screenwise(
