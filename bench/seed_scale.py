@@ -432,6 +432,8 @@ def serve_child(home: Path, encoder: str, threads: int) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     service = Screenwise(home, encoder=encoder_of(encoder))
     app = create_app({"HOME": str(home), "SCREENWISE_SERVICE": service})
+    # As `screenwise serve`: one job worker thread in the server (imports, embedding).
+    service.tasks.consumer(1).start()
     server = make_server(app, port=0, threads=threads)
     print(f"PORT {server.effective_port}", flush=True)
     server.run()
@@ -509,8 +511,13 @@ def open_project(
             checked(call(base, "PUT", path, {"role": "reviewer"}, admin), 200)
     started = time.perf_counter()
     path = f"/api/projects/{pid}/records?ignore_labels=true"
-    summaries = checked(upload(base, path, paths, admin), 201)
-    return pid, summaries, time.perf_counter() - started
+    job = checked(upload(base, path, paths, admin), 202)
+    while job["state"] not in ("done", "failed", "cancelled"):
+        time.sleep(0.5)
+        job = checked(call(base, "GET", f"/api/jobs/{job['job_id']}", None, admin), 200)
+    if job["state"] != "done":
+        raise SystemExit(f"the import job ended {job['state']}: {job['error']}")
+    return pid, job["result"]["files"], time.perf_counter() - started
 
 
 # -- theme refit, one subprocess per size ---------------------------------------------------
