@@ -227,15 +227,15 @@ class ModelSuite:
         return proba >= SUGGEST_THRESHOLD
 
     def estimate_remaining(
-        self, probabilities: np.ndarray, *, labels_in_order: Sequence[int] = ()
+        self, unscreened: int, *, labels_in_order: Sequence[int] = ()
     ) -> dict[str, Any]:
-        """``classifier.estimate``: a 90 % interval from the decisions in the order made. The
-        model's probabilities are left out: their sum runs far above what remains (measured by
-        ``bench/estimate.py``), and with them the estimate got worse."""
-        p = np.asarray(probabilities, dtype=np.float64)
+        """``classifier.estimate``: a 90 % interval from the decisions in the order made and
+        the number of ``unscreened`` records. The model's probabilities are left out: their sum
+        runs far above what remains (measured by ``bench/estimate.py``), and with them the
+        estimate got worse, so they are not even computed."""
         if not len(labels_in_order):
             return {"method": None, "expected": None, "low": None, "high": None, "level": None}
-        estimate = estimate_remaining(list(labels_in_order), len(p), level=ESTIMATE_LEVEL)
+        estimate = estimate_remaining(list(labels_in_order), unscreened, level=ESTIMATE_LEVEL)
         return {
             "method": estimate.method,
             "expected": round(float(estimate.expected), 2),

@@ -99,10 +99,7 @@ class ReportService:
                 "not_scored": not_scored,
                 "estimated_recall": None,
             } | evidence
-        X = self.models.take(ranking.vectors.features, open_rows)
-        estimate = self.models.estimate_remaining(
-            self.models.probabilities(ranking.fitted, X), labels_in_order=labels
-        )
+        estimate = self.models.estimate_remaining(len(open_rows), labels_in_order=labels)
         total = included + estimate["expected"]
         return (
             estimate
