@@ -177,10 +177,13 @@ class JobService:
                 fields["result"] = result
             self.store.update_job(job_id, **fields)
             project_id = self.store.job(job_id)["project_id"]
-            if job["kind"] in ("import", "embed") and project_id is not None:
-                if self.ranking_refit == "background":
-                    # The new records' ranking, started now rather than by the first reader.
-                    self._refit_later(project_id)
+            if (
+                job["kind"] in ("import", "embed")
+                and project_id is not None
+                and self.ranking_refit == "background"
+            ):
+                # The new records' ranking, started now rather than by the first reader.
+                self._refit_later(project_id)
         self._clean_job_files(self.store.job(job_id))
         if failure is not None and raise_errors:
             raise failure
