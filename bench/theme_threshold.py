@@ -39,7 +39,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from bench._common import REPO, default_data_dir, default_embedding_cache, markdown_table
-from bench.themes import load_themes, per_theme_sample
+from bench.themes import embedded_themes, per_theme_sample
 
 DESCRIPTIONS = REPO / "bench" / "theme_descriptions.json"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -99,19 +99,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
-    from index.corpus import embed_texts
-    from index.embedder import Embedder
-    from index.store import Store
     from webapi.models import ScreeningSuite
 
-    texts, themes, Y, first = load_themes(args.data / "themes" / "cohen_drug_classes.csv")
-    spec = json.loads(args.descriptions.read_text(encoding="utf-8"))["themes"]
-    embedder = Embedder()
-    store = Store(args.embeddings_cache)
-    try:
-        X = embed_texts(store, embedder, texts, progress=True)
-    finally:
-        store.close()
+    texts, themes, Y, first, X, spec, embedder = embedded_themes(
+        args.data, args.embeddings_cache, args.descriptions
+    )
     names = np.stack([embedder.encode_query(spec[t]["name"]) for t in themes])
     descs = np.stack([embedder.encode_query(spec[t]["description"]) for t in themes])
     suite = ScreeningSuite()

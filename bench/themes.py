@@ -69,6 +69,25 @@ def load_themes(path: Path) -> tuple[list[str], list[str], np.ndarray, np.ndarra
     return texts, themes, Y, first
 
 
+def embedded_themes(data: Path, cache: Path, descriptions: Path):
+    """The theme benchmark's texts, theme names, 0/1 matrix and first themes, its embeddings
+    (through the cache), the themes' names and descriptions (``descriptions``' JSON) and the
+    embedder, for the scripts that measure the theme model."""
+    from index.corpus import embed_texts
+    from index.embedder import Embedder
+    from index.store import Store
+
+    texts, themes, Y, first = load_themes(data / "themes" / "cohen_drug_classes.csv")
+    spec = json.loads(descriptions.read_text(encoding="utf-8"))["themes"]
+    embedder = Embedder()
+    store = Store(cache)
+    try:
+        X = embed_texts(store, embedder, texts, progress=True)
+    finally:
+        store.close()
+    return texts, themes, Y, first, X, spec, embedder
+
+
 def top1(proba: np.ndarray, Y: np.ndarray) -> float:
     return float(np.mean(Y[np.arange(len(Y)), proba.argmax(axis=1)] > 0))
 
@@ -182,18 +201,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from index.corpus import embed_texts
-    from index.embedder import Embedder
-    from index.store import Store
-
-    texts, themes, Y, first = load_themes(args.data / "themes" / "cohen_drug_classes.csv")
-    spec = json.loads(args.descriptions.read_text(encoding="utf-8"))["themes"]
-    embedder = Embedder()
-    store = Store(args.embeddings_cache)
-    try:
-        X = embed_texts(store, embedder, texts, progress=True)
-    finally:
-        store.close()
+    texts, themes, Y, first, X, spec, embedder = embedded_themes(
+        args.data, args.embeddings_cache, args.descriptions
+    )
 
     def encode(strings: list[str]) -> np.ndarray:
         return np.stack([embedder.encode_query(text) for text in strings])

@@ -53,7 +53,7 @@ from typing import Literal
 
 import numpy as np
 
-from classifier.estimate import estimate_remaining
+from classifier.estimate import _check_labels, estimate_remaining
 
 __all__ = [
     "METHOD",
@@ -94,15 +94,6 @@ class StoppingVerdict:
     @property
     def confidence(self) -> float:
         return 1.0 - self.p_value
-
-
-def _check_labels(labels_in_order: Sequence[int] | np.ndarray) -> np.ndarray:
-    labels = np.asarray(labels_in_order)
-    if labels.ndim != 1:
-        raise ValueError(f"labels_in_order must be a 1-d sequence, not shape {labels.shape}")
-    if labels.size and not np.isin(labels, (0, 1)).all():
-        raise ValueError("labels_in_order must hold only 0 (exclude) and 1 (include)")
-    return labels.astype(np.int64)
 
 
 def _check_count(name: str, value: object) -> int:

@@ -620,6 +620,7 @@ def user_demo(ctx: click.Context, project: str) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as out:
             out.write(token + "\n")
+    path.chmod(0o600)  # a file made before (by an older screenwise) gets the same mode
     click.echo(f"demo maintains {project!r}; its token is in {path}")
 
 

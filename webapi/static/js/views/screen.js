@@ -91,7 +91,10 @@ function modeSentence(queue, stage) {
     none: "In import order: no review question and no decisions yet",
   }[queue.mode];
   const left = stage === "full_text" ? "full text to assess" : "to screen";
-  return `${text}. ${plural(queue.unscreened, "record")} ${left}.`;
+  const waiting = queue.embedding_pending
+    ? ` Still being embedded: ${plural(queue.embedding_pending, "record")}, joining the queue as they are ready.`
+    : "";
+  return `${text}. ${plural(queue.unscreened, "record")} ${left}.${waiting}`;
 }
 
 /** The record's decision as the API gives it to this reviewer: the final one, or (blind double
