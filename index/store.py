@@ -914,6 +914,15 @@ class Store:
                 raise NotFoundError(f"no record {record_id!r} in project {project_id!r}")
         return [rows[i] for i in ids]
 
+    def textless_records(self, project_id: int) -> tuple[int, ...]:
+        """Non-duplicate records without title and abstract (never embedded), by record id."""
+        rows = self._query(
+            "SELECT record_id FROM records WHERE project_id = ? AND duplicate_of IS NULL"
+            " AND text_hash IS NULL ORDER BY record_id",
+            (project_id,),
+        )
+        return tuple(int(r[0]) for r in rows)
+
     def texts(self, project_id: int) -> list[tuple[int, str | None, str]]:
         """(record_id, text_hash, text) of every non-duplicate record, by record id."""
         rows = self._query(

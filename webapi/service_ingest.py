@@ -8,9 +8,10 @@ import logging
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,7 +46,10 @@ PUBLISH_EVERY_S = 60.0
 
 @dataclass
 class ProjectVectors:
-    """A project's embedded records in memory, valid for one state of its records."""
+    """A project's embedded records in memory, valid for one state of its records.
+
+    ``features`` (the models' TF-IDF and embeddings) are built on first use by the ranking
+    (``IngestService.features``), not with the vectors: search needs only the index."""
 
     version: tuple[Any, ...]
     ids: np.ndarray
@@ -54,6 +58,8 @@ class ProjectVectors:
     features: Any = None
     rows: dict[int, int] | None = None  # record id -> row of ``matrix``
     textless: tuple[int, ...] = ()  # records without title and abstract: never embedded
+    project_id: int | None = None
+    building: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 # Record-start markers, to estimate a file's records before reading it (an upper bound).
@@ -444,20 +450,32 @@ class IngestService:
             index = load_or_build_index(
                 self._index_path(project_id), self.embedding_model_id, dimension, ids, matrix
             )
-            texts = self.store.texts(project_id)
-            by_id = {record_id: text for record_id, _, text in texts}
             state = ProjectVectors(
                 version,
                 ids,
                 matrix.reshape(len(ids), dimension),
                 index,
                 rows={int(record_id): row for row, record_id in enumerate(ids)},
-                textless=tuple(record_id for record_id, h, _ in texts if h is None),
+                textless=self.store.textless_records(project_id),
+                project_id=project_id,
             )
-            state.features = self.models.features(state.matrix, [by_id[int(i)] for i in ids])
             with self._lock:
                 self._vectors[project_id] = state
             return state
+
+    def features(self, state: ProjectVectors) -> Any:
+        """The models' features of ``state``'s records (TF-IDF over their texts and the
+        embeddings), built once per state, by the first caller (the background refit), while
+        searches and queue reads go on with the vectors alone."""
+        with state.building:
+            if state.features is None:
+                by_id = {
+                    record_id: text for record_id, _, text in self.store.texts(state.project_id)
+                }
+                state.features = self.models.features(
+                    state.matrix, [by_id[int(i)] for i in state.ids]
+                )
+            return state.features
 
     def search(
         self,

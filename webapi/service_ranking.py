@@ -140,9 +140,10 @@ class RankingService:
                 current = self._rankings.get(project_id)
                 if current is not None and current.key == self._state_key(project_id):
                     return
-                with self._project_lock(project_id):
-                    ranking = self._fit(project_id, reuse_saved=current is None)
-                    self._publish(project_id, ranking)
+                # No project lock: searches and first reads go on meanwhile (this thread is
+                # the project's only refit; a concurrent fit would only publish the newer).
+                ranking = self._fit(project_id, reuse_saved=current is None)
+                self._publish(project_id, ranking)
         except Exception:
             # The queue keeps answering from the last ranking; the next read tries again.
             log.exception("background refit of project %d failed", project_id)
@@ -195,7 +196,7 @@ class RankingService:
         decided = {
             record_id: d["label"] for record_id, d in self.store.final_decisions(project_id).items()
         }
-        X = state.features
+        X = self.features(state)
         labelled = sorted(
             (state.rows[r], int(label == "include"))
             for r, label in decided.items()
