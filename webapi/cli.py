@@ -66,8 +66,15 @@ def _service(ctx: click.Context) -> Screenwise:
     if obj.get("service") is None:
         from .services import Screenwise
 
+        # A command's process ends with its command: rankings are fitted in its own thread
+        # (inline), never left running in a background thread at exit. `serve` switches to
+        # background refits.
         obj["service"] = Screenwise(
-            obj["home"], model=obj["model"], precision=obj["precision"], progress=True
+            obj["home"],
+            model=obj["model"],
+            precision=obj["precision"],
+            progress=True,
+            ranking_refit="inline",
         )
     return obj["service"]
 
@@ -486,6 +493,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, workers: int) 
     one_math_thread()
     service = _service(ctx)
     service.progress = False
+    service.ranking_refit = "background"  # reads never wait for a fit
     app = create_app({"HOME": str(service.home), "SCREENWISE_SERVICE": service})
     service.clean_scratch()
     service.recover_jobs(resend=True)

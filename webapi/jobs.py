@@ -181,8 +181,9 @@ class JobService:
                 job["kind"] in ("import", "embed")
                 and project_id is not None
                 and self.ranking_refit == "background"
+                and self.serving
             ):
-                # The new records' ranking, started now rather than by the first reader.
+                # In a server, the new records' ranking starts now, not with the first reader.
                 self._refit_later(project_id)
         self._clean_job_files(self.store.job(job_id))
         if failure is not None and raise_errors:

@@ -119,6 +119,7 @@ class RankingService:
     def warm_up(self) -> None:
         """Start every project's first ranking in the background (``serve`` calls this), so
         that the first reader does not wait for it."""
+        self.serving = True
         for project in self.store.projects():
             if project.project_id not in self._rankings:
                 self._refit_later(project.project_id)

@@ -92,6 +92,7 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
         # "background": reads answer from the last ranking while a refit runs; "inline":
         # every read refits first (deterministic, for tests).
         self.ranking_refit = ranking_refit
+        self.serving = False  # set by warm_up (serve): background work may outlive a request
         self._query_vectors: dict[tuple[str, ...], np.ndarray] = {}
         self._lock = threading.RLock()
         self._project_locks: dict[int, threading.RLock] = {}
