@@ -432,7 +432,9 @@ def serve_child(home: Path, encoder: str, threads: int) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     service = Screenwise(home, encoder=encoder_of(encoder))
     app = create_app({"HOME": str(home), "SCREENWISE_SERVICE": service})
-    # As `screenwise serve`: one job worker thread in the server (imports, embedding).
+    # As `screenwise serve`: background refits, rankings started after imports (warm_up),
+    # and one job worker thread in the server (imports, embedding).
+    service.warm_up()
     service.tasks.consumer(1).start()
     server = make_server(app, port=0, threads=threads)
     print(f"PORT {server.effective_port}", flush=True)
