@@ -26,7 +26,7 @@ setup: $(STAMP)
 # Import the demo review (labels set aside, so the queue is full), embed, index; give it the
 # themes of data/demo/themes.csv (names and descriptions); make the local
 # administrator demo its maintainer, with a token in data/demo-token; then serve (which prints it).
-# The server runs one job worker thread of its own (imports, embedding, retraining) on the queue
+# The server starts one job worker process beside it (imports, embedding, retraining) on the queue
 # in data/queue.db; `make worker` (or screenwise worker) in another terminal adds more.
 run: setup
 	$(BIN)/screenwise import --project demo --ignore-labels --question "$(DEMO_QUESTION)" $(DEMO)

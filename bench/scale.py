@@ -4,7 +4,9 @@ search and queue latency, server peak memory; and the real model's embedding rat
 The corpus is the shared screening datasets repeated with perturbed titles (a variant number
 in each title, identifiers blanked after the first copy, so none is a duplicate), written as
 four CSV files and uploaded in one request (one import job). The server runs in this process
-(waitress + one job worker thread, as ``screenwise serve``). The 100k part embeds with the
+(waitress, background refits, as ``screenwise serve``) and the job worker in a process of its
+own (``screenwise worker``, as ``serve`` starts it), so the table gives both processes' peak
+memory. The 100k part embeds with the
 tests' hashing encoder (tests/fakes.py), not the real model: embedding 100k records with
 MiniLM on 2 cores takes about a quarter of an hour. The real model's rate is measured apart,
 on ``--real`` real records, after the server's peak memory has been read.
@@ -20,6 +22,8 @@ import csv
 import json
 import logging
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +44,8 @@ from webapi.access import new_token, token_hash
 from webapi.server import one_math_thread
 from webapi.services import Screenwise
 
+ROOT = Path(__file__).resolve().parent.parent
+ENCODER = "bench.scale:encoder"
 FIELDS = ("title", "abstract", "year", "doi", "pmid")
 QUESTIONS = (
     "methylphenidate for attention deficit hyperactivity disorder in children",
@@ -49,6 +55,32 @@ QUESTIONS = (
     "statins and cardiovascular outcomes",
     "systematic literature reviews in software engineering",
 )
+
+
+def encoder() -> HashingEncoder:
+    """The worker process's encoder (``screenwise worker --encoder bench.scale:encoder``)."""
+    return HashingEncoder(dimension=384)
+
+
+def worker_process(home: str) -> subprocess.Popen:
+    """``screenwise worker`` on ``home``'s queue, as ``screenwise serve`` starts it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SCREENWISE_QUEUE_URL", None)
+    command = "from webapi.cli import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", command, "--home", home, "worker", "--encoder", ENCODER],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def peak_of(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a running process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def build_corpus(data: Path, n: int, folder: Path, parts: int = 4) -> list[Path]:
@@ -149,16 +181,16 @@ def scale(args: argparse.Namespace) -> list[list[object]]:
     """The server part: upload, import job, latency, memory."""
     rows: list[list[object]] = []
     with tempfile.TemporaryDirectory() as home:
-        files = build_corpus(args.data, args.records, Path(home))
-        megabytes = sum(f.stat().st_size for f in files) / 2**20
         one_math_thread()  # as screenwise serve does
-        service = Screenwise(home, encoder=HashingEncoder(dimension=384))
+        service = Screenwise(home, encoder=encoder(), ranking_refit="background")
         service.store.create_reviewer("bench", is_admin=True)
         token = new_token()
         service.store.add_token("bench", token_hash(token))
         app = create_app({"HOME": home, "SCREENWISE_SERVICE": service})
-        consumer = service.tasks.consumer(1)
-        consumer.start()
+        service.warm_up()  # as screenwise serve does
+        worker = worker_process(home)  # started with the server, as serve does
+        files = build_corpus(args.data, args.records, Path(home))
+        megabytes = sum(f.stat().st_size for f in files) / 2**20
         serve = serving(app)  # waitress in a thread, stopped without racing its requests
         client = Client(serve.__enter__(), token)
         client.json("POST", "/api/projects", {"name": "scale", "question": QUESTIONS[0]})
@@ -211,6 +243,12 @@ def scale(args: argparse.Namespace) -> list[list[object]]:
                 f"{first_screenable:.1f} s" if first_screenable else "-",
                 "",
             ],
+            [
+                "phases began, after upload",
+                ", ".join(f"{name} {at:.1f} s" for name, at in phases.items()),
+                "",
+                "",
+            ],
             ["import job done, after upload", "", f"{done:.1f} s", ""],
         ]
 
@@ -245,9 +283,11 @@ def scale(args: argparse.Namespace) -> list[list[object]]:
                 "",
             ],
             ["server peak memory (this process)", "", f"{peak_rss_mib():,.0f} MiB", ""],
+            ["job worker peak memory (its own process)", "", f"{peak_of(worker.pid):,.0f} MiB", ""],
         ]
         serve.__exit__(None, None, None)
-        consumer.stop(graceful=True)
+        worker.send_signal(signal.SIGINT)
+        worker.wait(60)
         service.close()
 
     return rows

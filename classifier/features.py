@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["CorpusFeatures"]
+__all__ = ["CorpusFeatures", "TextFeatures"]
 
 TFIDF_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "max_df": 0.95}
 # The theme model's lexical part reads its own TF-IDF: terms in two records or more, English
@@ -32,6 +32,60 @@ def _normalised(vectors: np.ndarray, n: int) -> np.ndarray:
         raise ValueError(f"vectors must have shape ({n}, d), not {vectors.shape}")
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)
+
+
+@dataclass(frozen=True, eq=False)
+class TextFeatures:
+    """The TF-IDF half of ``CorpusFeatures``: it depends on the records' texts alone, so a
+    project builds it once per set of records (a worker process, after an import) while the
+    embeddings still land, and pairs it with the embedded rows (``with_vectors``).
+
+    The vectorizers are needed only to map new records (a review update); ``vectorizer`` may
+    be any object with the vectorizer's methods (a saved one loaded on first use)."""
+
+    tfidf: sp.csr_matrix
+    vectorizer: TfidfVectorizer
+    theme_tfidf: sp.csr_matrix | None = None
+    theme_vectorizer: TfidfVectorizer | None = None
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> TextFeatures:
+        """Fit TF-IDF (word 1-2-grams, sublinear tf, max_df 0.95) on ``texts``, and the theme
+        model's own TF-IDF (``THEME_TFIDF_PARAMS``)."""
+        texts = [text or "" for text in texts]
+        if not texts:
+            raise ValueError("texts is empty")
+        # max_df=0.95 prunes everything from a corpus of one or two records; keep all terms then.
+        vectorizer = _vectorizer() if len(texts) > 2 else _vectorizer(max_df=1.0)
+        tfidf = vectorizer.fit_transform(texts).tocsr()
+        theme_vectorizer = TfidfVectorizer(
+            dtype=np.float32, stop_words="english", **THEME_TFIDF_PARAMS
+        )
+        try:
+            theme_tfidf = theme_vectorizer.fit_transform(texts).tocsr()
+        except ValueError:  # no term in two records (a tiny corpus)
+            theme_tfidf, theme_vectorizer = None, None
+        return cls(tfidf, vectorizer, theme_tfidf, theme_vectorizer)
+
+    def __len__(self) -> int:
+        return self.tfidf.shape[0]
+
+    def with_vectors(self, vectors: np.ndarray, rows: np.ndarray | None = None) -> CorpusFeatures:
+        """``CorpusFeatures`` of ``rows`` (all, in order, when ``None``) with their
+        embeddings ``vectors`` (one per row)."""
+        tfidf, theme_tfidf = self.tfidf, self.theme_tfidf
+        if rows is not None and not (
+            len(rows) == tfidf.shape[0] and np.array_equal(rows, np.arange(len(rows)))
+        ):
+            tfidf = tfidf[rows]
+            theme_tfidf = theme_tfidf[rows] if theme_tfidf is not None else None
+        return CorpusFeatures(
+            tfidf,
+            _normalised(vectors, tfidf.shape[0]),
+            self.vectorizer,
+            theme_tfidf,
+            self.theme_vectorizer,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,21 +112,7 @@ class CorpusFeatures:
     @classmethod
     def build(cls, texts: Sequence[str], vectors: np.ndarray) -> CorpusFeatures:
         """Fit TF-IDF (word 1-2-grams, sublinear tf, max_df 0.95) on ``texts``."""
-        texts = [text or "" for text in texts]
-        if not texts:
-            raise ValueError("texts is empty")
-        vectors = _normalised(vectors, len(texts))
-        # max_df=0.95 prunes everything from a corpus of one or two records; keep all terms then.
-        vectorizer = _vectorizer() if len(texts) > 2 else _vectorizer(max_df=1.0)
-        tfidf = vectorizer.fit_transform(texts).tocsr()
-        theme_vectorizer = TfidfVectorizer(
-            dtype=np.float32, stop_words="english", **THEME_TFIDF_PARAMS
-        )
-        try:
-            theme_tfidf = theme_vectorizer.fit_transform(texts).tocsr()
-        except ValueError:  # no term in two records (a tiny corpus)
-            theme_tfidf, theme_vectorizer = None, None
-        return cls(tfidf, vectors, vectorizer, theme_tfidf, theme_vectorizer)
+        return TextFeatures.build(texts).with_vectors(vectors)
 
     def transform(self, texts: Sequence[str], vectors: np.ndarray) -> CorpusFeatures:
         """Features of new records (a review update's hits) in this corpus's vocabulary."""

@@ -101,6 +101,94 @@ def test_an_upload_is_imported_by_a_separate_worker_process(server, service):
     )
 
 
+def test_the_worker_builds_the_tfidf_and_the_server_only_loads_it(server, service, monkeypatch):
+    job = server.upload("/api/projects/adhd/records", {ADHD.name: ADHD.read_bytes()})
+    worker = worker_process(service.home, "tests.fakes:HashingEncoder")
+    try:
+        done = server.wait(job, timeout=300)
+    finally:
+        stop(worker)
+    assert done["state"] == "done", done
+    pid = done["project_id"]
+    assert service._features_path(pid).exists()
+
+    def no_build(texts):
+        raise AssertionError("the server built the TF-IDF the worker saved")
+
+    monkeypatch.setattr(service.models, "text_features", no_build)
+    state = service.vectors(pid)
+    X = service.features(state)
+    assert X.tfidf.shape[0] == len(state.ids) and X.tfidf.shape[1] > 1000
+    # the labelled import trains on words at once: the queue's model reads the saved TF-IDF
+    queue = server.json("GET", "/api/projects/adhd/queue?n=3")
+    assert queue["mode"] == "model"  # (every imported record is decided: nothing left)
+    # the vocabulary is loaded only when new records are mapped into it (a review update)
+    assert X.vectorizer.transform(["methylphenidate in children"]).nnz > 0
+
+
+def test_serve_runs_its_jobs_in_a_worker_process_that_dies_with_it(service, tmp_path):
+    service.close()
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SCREENWISE_QUEUE_URL", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from webapi.cli import main; main()",
+            "--home",
+            str(service.home),
+            "serve",
+            "--port",
+            str(port),
+            "--encoder",
+            "tests.fakes:HashingEncoder",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        _wait_for_health(port, 120)
+        lines = [process.stdout.readline() for _ in range(2)]
+        [jobs_line] = [line for line in lines if line.startswith("jobs:")]
+        assert "1 worker process(es) (pid " in jobs_line, lines
+        worker_pid = int(jobs_line.split("(pid ")[1].split(")")[0])
+        assert worker_pid != process.pid and _alive(worker_pid)
+        reopened = type(service)(service.home)
+        http = Http(f"http://127.0.0.1:{port}", make_reviewer(reopened, "ann", admin=True))
+        reopened.close()
+        http.json("POST", "/api/projects", {"name": "adhd"}, expect=201)
+        job = http.upload("/api/projects/adhd/records", {ADHD.name: ADHD.read_bytes()})
+        done = http.wait(job, timeout=300)
+        assert done["state"] == "done", done
+        reopened = type(service)(service.home)
+        ran_in = reopened.store.job(done["job_id"])["worker"]
+        reopened.close()
+        assert ran_in.endswith(f":{worker_pid}")  # the job ran in the worker process
+        process.kill()  # kill -9: the worker goes with the server
+        process.wait()
+        deadline = time.monotonic() + 30
+        while _alive(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(worker_pid), "the worker outlived its server"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_a_worker_killed_mid_job_leaves_the_store_whole_and_the_job_resumes(server, service):
     job = server.upload(
         "/api/projects/adhd/records?ignore_labels=true", {ADHD.name: ADHD.read_bytes()}

@@ -10,6 +10,8 @@ import functools
 import getpass
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -477,20 +479,44 @@ def simulate(
     default=1,
     show_default=True,
     type=click.IntRange(0, 64),
-    help="Job worker threads inside the server (0: leave jobs to screenwise worker).",
+    help="Job worker processes started beside the server (screenwise worker; 0: none).",
+)
+@click.option(
+    "--worker-threads",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Job worker threads inside the server's own process (one process for everything).",
+)
+@click.option(
+    "--encoder",
+    hidden=True,
+    default=None,
+    help="module:callable building the text encoder (tests use tests.fakes:HashingEncoder).",
 )
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, threads: int, workers: int) -> None:
-    """Serve the API and the screening page with waitress, with a job worker inside.
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    threads: int,
+    workers: int,
+    worker_threads: int,
+    encoder: str | None,
+) -> None:
+    """Serve the API and the screening page with waitress, and start job workers beside it.
 
     Listens at once, whatever is pending: leftover scratch files are removed, jobs whose
     worker died are resumed, and records still waiting for their vector get an embedding job.
+    Jobs (imports, embedding, the TF-IDF of new records) run in worker processes of their own,
+    so that requests never share an interpreter with them; they stop with the server.
     """
     from . import create_app
     from .server import one_math_thread
     from .server import serve as run_server
 
     one_math_thread()
+    _use_encoder(ctx, encoder)
     service = _service(ctx)
     service.progress = False
     service.ranking_refit = "background"  # reads never wait for a fit
@@ -500,13 +526,15 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, workers: int) 
     service.resume_embedding()
     service.warm_up()  # every project's first ranking, in the background
     consumer = None
-    if workers:
-        consumer = service.tasks.consumer(workers)
+    if worker_threads:
+        consumer = service.tasks.consumer(worker_threads)
         consumer.start()
+    children = [_worker_process(ctx) for _ in range(workers)]
     click.echo(f"screenwise is serving {service.home} at http://{host}:{port}/", err=False)
     click.echo(
-        f"jobs: {service.tasks.kind} queue, "
-        + (f"{workers} worker thread(s) in this process" if workers else "no worker here")
+        f"jobs: {service.tasks.kind} queue, {workers} worker process(es)"
+        + (f" (pid {', '.join(str(c.pid) for c in children)})" if children else "")
+        + (f", {worker_threads} worker thread(s) in this process" if worker_threads else "")
     )
     demo = service.data_dir / DEMO_TOKEN_FILE
     if demo.exists():
@@ -522,6 +550,67 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, workers: int) 
     finally:
         if consumer is not None:
             consumer.stop()
+        for child in children:
+            _stop_process(child)
+
+
+def _use_encoder(ctx: click.Context, encoder: str | None) -> None:
+    """Build the service with the text encoder ``module:callable`` makes (tests)."""
+    obj = ctx.find_root().obj
+    if encoder and obj.get("service") is None:
+        import importlib
+
+        from .services import Screenwise
+
+        module, _, name = encoder.partition(":")
+        obj["service"] = Screenwise(
+            obj["home"],
+            model=obj["model"],
+            encoder=getattr(importlib.import_module(module), name)(),
+        )
+        obj["encoder"] = encoder
+
+
+def _worker_process(ctx: click.Context) -> subprocess.Popen:
+    """``screenwise worker`` for the same home, model and queue, in a process of its own that
+    ends with this one (Linux: it is sent SIGTERM when its parent dies, even by kill -9)."""
+    root = ctx.find_root().obj
+    command = [
+        sys.executable,
+        "-c",
+        "from webapi.cli import main; main()",
+        "--home",
+        str(root["home"]),
+        "--model",
+        str(root["model"]),
+        "--precision",
+        str(root["precision"]),
+        "worker",
+    ]
+    if root.get("encoder"):
+        command += ["--encoder", root["encoder"]]
+    return subprocess.Popen(command, preexec_fn=_die_with_parent, start_new_session=False)
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker outlives a killed server
+        pass
+
+
+def _stop_process(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Ask a worker to finish its running job's current step (SIGINT), then kill it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @main.command()
@@ -539,27 +628,17 @@ def worker(ctx: click.Context, workers: int, encoder: str | None) -> None:
     """Run jobs from the queue (imports, embedding, retraining) until stopped.
 
     The queue is the home's (HOME/data/queue.db), or $SCREENWISE_QUEUE_URL (redis://...).
-    Run as many as the machine has cores for embedding; the web server runs one of its own.
+    Run as many as the machine has cores for embedding; ``serve`` starts one of its own.
     """
     import logging
 
     from .tasks import TaskQueue
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    obj = ctx.find_root().obj
-    if encoder and obj.get("service") is None:
-        import importlib
-
-        from .services import Screenwise
-
-        module, _, name = encoder.partition(":")
-        obj["service"] = Screenwise(
-            obj["home"],
-            model=obj["model"],
-            encoder=getattr(importlib.import_module(module), name)(),
-        )
+    _use_encoder(ctx, encoder)
     service = _service(ctx)
     service.progress = False
+    service.keep_text_features = False  # saved for the server; this process needs none
     service.tasks = TaskQueue(service, os.environ.get("SCREENWISE_QUEUE_URL") or None)
     service.recover_jobs(resend=True)
     click.echo(

@@ -35,7 +35,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifier.artifacts import ArtifactError, load_artifact, read_sidecar, save_artifact
 from classifier.estimate import estimate_remaining
-from classifier.features import CorpusFeatures
+from classifier.features import CorpusFeatures, TextFeatures
 from classifier.ranking import fit_relevance
 from classifier.relevance import DEFAULT_SETTING, RelevanceModel
 from classifier.relevance import SETTINGS as RELEVANCE_SETTINGS
@@ -81,20 +81,29 @@ class ModelSuite:
         self._themes_cache: OrderedDict[Hashable, tuple[object, str, ThemeModel]] = OrderedDict()
 
     def features(self, vectors: np.ndarray, texts: Sequence[str]) -> CorpusFeatures:
-        """TF-IDF over the project's texts (vocabulary of the project) and the embeddings.
+        """TF-IDF over the project's texts (vocabulary of the project) and the embeddings."""
+        return self.text_features(texts).with_vectors(np.asarray(vectors, dtype=np.float32))
+
+    def text_features(self, texts: Sequence[str]) -> TextFeatures:
+        """The TF-IDF half of ``features`` (it depends on the texts alone).
 
         A project without records, or whose texts have no word TF-IDF can keep, gets an empty
         vocabulary: its models then learn from the embeddings' similarity alone."""
-        vectors = np.asarray(vectors, dtype=np.float32)
         if len(texts):
             try:
-                return CorpusFeatures.build(texts, vectors)
+                return TextFeatures.build(texts)
             except ValueError as e:
                 if "vocabulary" not in str(e) and "no terms remain" not in str(e):
                     raise
         vectorizer = TfidfVectorizer(vocabulary={_NO_TERM: 0}).fit([_NO_TERM])
-        empty = sp.csr_matrix((len(texts), 1), dtype=np.float32)
-        return CorpusFeatures(empty, vectors, vectorizer)
+        return TextFeatures(sp.csr_matrix((len(texts), 1), dtype=np.float32), vectorizer)
+
+    def embedding_features(self, vectors: np.ndarray) -> CorpusFeatures:
+        """Features of the embeddings alone (an empty vocabulary): what a ranking with nothing
+        to learn from words yet reads (the question, the nearest include)."""
+        vectorizer = TfidfVectorizer(vocabulary={_NO_TERM: 0}).fit([_NO_TERM])
+        empty = sp.csr_matrix((len(vectors), 1), dtype=np.float32)
+        return TextFeatures(empty, vectorizer).with_vectors(np.asarray(vectors, np.float32))
 
     def new_features(
         self, corpus: CorpusFeatures, vectors: np.ndarray, texts: Sequence[str]

@@ -36,12 +36,16 @@ from index.vectors import VectorIndex
 
 from .jobs import SCRATCH, new_job_id
 from .limits import Limits
+from .text_features import ProjectText, load_text_features, save_text_features
 
 log = logging.getLogger(__name__)
 
 SEARCH_FILTERS = ("all", "unscreened", "screened", "included", "excluded")
 # An embedding job makes its new vectors visible (bumps the generation) at least this often.
 PUBLISH_EVERY_S = 60.0
+# A serving process's refit waits this long for the TF-IDF an import's worker is building
+# before it builds its own.
+WAIT_FOR_WORKER_FEATURES_S = 600.0
 
 
 @dataclass
@@ -56,6 +60,7 @@ class ProjectVectors:
     matrix: np.ndarray
     index: VectorIndex
     features: Any = None
+    embedding_features: Any = None  # the embeddings alone, for rankings that learn no words
     rows: dict[int, int] | None = None  # record id -> row of ``matrix``
     textless: tuple[int, ...] = ()  # records without title and abstract: never embedded
     project_id: int | None = None
@@ -226,8 +231,9 @@ class IngestService:
             del parsed  # the records are stored: free them before embedding
             job = self.store.job(job["job_id"])
         project_id = job["project_id"]
-        report = self.embed_pending(project_id, progress=progress)
-        self._build_index(project_id, progress)
+        with self._text_features_beside(project_id, progress) as first_batch:
+            report = self.embed_pending(project_id, progress=progress, first_batch=first_batch)
+            self._build_index(project_id, progress)
         project = self.store.project(project_id)
         files = []
         for summary in job["result"]:
@@ -368,10 +374,13 @@ class IngestService:
         """Embed what the cache lacks for this project, here and now."""
         return self.embed_pending(project_id)
 
-    def embed_pending(self, project_id: int, *, progress: Any = None) -> EmbedReport:
+    def embed_pending(
+        self, project_id: int, *, progress: Any = None, first_batch: threading.Event | None = None
+    ) -> EmbedReport:
         """Embed the project's records that have no vector yet, in batches committed as they
-        finish; the embedding generation is bumped as they land. A killed run loses at most
-        one batch; the next embeds only what is still missing."""
+        finish; the embedding generation is bumped as they land (``first_batch`` is set when
+        the first is visible). A killed run loses at most one batch; the next embeds only what
+        is still missing."""
         model_id = self.embedding_model_id
         missing = self.store.missing_vectors(project_id, model_id)
         if progress is not None:
@@ -397,6 +406,8 @@ class IngestService:
                     ):
                         self.store.bump_embedding_generation(project_id, model_id)
                         published, last_publish = done, time.monotonic()
+                        if first_batch is not None:
+                            first_batch.set()
                     if progress is not None:
                         progress.update(done)
         finally:
@@ -436,11 +447,39 @@ class IngestService:
         model_id = self.embedding_model_id
         return (*self.store.embedding_version(project_id, model_id), model_id, self.models.name)
 
-    def vectors(self, project_id: int) -> ProjectVectors:
+    def _load_vectors_later(self, project_id: int) -> None:
+        with self._lock:
+            if project_id in self._loading_vectors:
+                return
+            self._loading_vectors.add(project_id)
+
+        def load() -> None:
+            try:
+                if not self.closing:
+                    self.vectors(project_id)
+            except Exception:
+                log.exception("project %d: loading its new vectors failed", project_id)
+            finally:
+                with self._lock:
+                    self._loading_vectors.discard(project_id)
+
+        threading.Thread(target=load, name=f"vectors-{project_id}", daemon=True).start()
+
+    def vectors(self, project_id: int, *, latest: bool = True) -> ProjectVectors:
         """The project's embedded records (ids, matrix, FAISS index, features), rebuilt when
         an import or an embedding job changed them. Never embeds: records still waiting for
-        their vector are left out (``pending_embedding`` counts them)."""
+        their vector are left out (``pending_embedding`` counts them).
+
+        ``latest=False`` (a search in a serving process): when the project's vectors changed
+        (an embedding job's new batch), answer from the ones in memory while a thread loads
+        the new ones, rather than wait for them."""
         version = self._version(project_id)
+        if not latest and self.serving:
+            with self._lock:
+                cached = self._vectors.get(project_id)
+            if cached is not None and cached.version != version:
+                self._load_vectors_later(project_id)
+                return cached
         with self._project_lock(project_id):
             cached = self._vectors.get(project_id)
             if cached is not None and cached.version == version:
@@ -463,18 +502,108 @@ class IngestService:
                 self._vectors[project_id] = state
             return state
 
+    @contextlib.contextmanager
+    def _text_features_beside(
+        self, project_id: int, progress: Any = None
+    ) -> Iterator[threading.Event]:
+        """Build and save the project's TF-IDF (``text_features``) in a thread of this job while
+        the body embeds (torch leaves the interpreter free), so the server only loads it. The
+        thread starts when the body sets the event it is given (``embed_pending`` sets it once
+        its first batch is visible: the first records are screenable before the TF-IDF takes
+        its share of the interpreter), or when the body ends."""
+        failed: list[BaseException] = []
+        go = threading.Event()
+
+        def build() -> None:
+            go.wait()
+            try:
+                self.text_features(project_id, keep=self.keep_text_features)
+            except BaseException as error:  # reported below, in the job's thread
+                failed.append(error)
+
+        thread = threading.Thread(target=build, name=f"tfidf-{project_id}", daemon=True)
+        thread.start()
+        try:
+            yield go
+        finally:
+            go.set()
+            if thread.is_alive() and progress is not None:
+                progress.phase("features")
+            thread.join()
+        if failed:
+            log.warning("project %d: TF-IDF not saved: %s", project_id, failed[0])
+
+    def _features_path(self, project_id: int) -> Path:
+        return self.data_dir / "features" / f"project-{project_id}.npz"
+
+    def text_features(
+        self, project_id: int, *, keep: bool = True, wait: float = 0.0
+    ) -> ProjectText:
+        """The TF-IDF of the project's records as they stand (one build per set of records):
+        from memory, else from the file a job worker saved, else built here and saved.
+
+        ``wait``: seconds to wait for the file while an import or embedding job of the
+        project is queued or running (its worker builds it; a serving process's background
+        refit waits rather than build it too). ``keep``: remember it in this process."""
+        version = (*self.store.records_version(project_id), self.models.name)
+        with self._lock:
+            cached = self._texts.get(project_id)
+        if cached is not None and cached.version == version:
+            return cached
+        with self._text_lock(project_id):
+            with self._lock:
+                cached = self._texts.get(project_id)
+            if cached is not None and cached.version == version:
+                return cached
+            path = self._features_path(project_id)
+            text = load_text_features(path, version)
+            deadline = time.monotonic() + wait
+            while text is None and time.monotonic() < deadline and self._jobs_pending(project_id):
+                time.sleep(1.0)
+                text = load_text_features(path, version)
+            if text is None:
+                rows = self.store.texts(project_id)
+                text = ProjectText(
+                    version,
+                    np.array([r[0] for r in rows], dtype=np.int64),
+                    self.models.text_features([r[2] for r in rows]),
+                )
+                del rows
+                save_text_features(path, text)
+            if keep:
+                with self._lock:
+                    self._texts[project_id] = text
+            return text
+
+    def _text_lock(self, project_id: int) -> threading.Lock:
+        with self._lock:
+            return self._text_locks.setdefault(project_id, threading.Lock())
+
+    def _jobs_pending(self, project_id: int) -> bool:
+        return any(
+            job["kind"] in ("import", "embed") and job["state"] in ("queued", "running")
+            for job in self.store.jobs(project_id)
+        )
+
+    def embedding_features(self, state: ProjectVectors) -> Any:
+        """``state``'s features without the TF-IDF (for a ranking that learns no words)."""
+        with state.building:
+            if state.features is not None:
+                return state.features
+            if state.embedding_features is None:
+                state.embedding_features = self.models.embedding_features(state.matrix)
+            return state.embedding_features
+
     def features(self, state: ProjectVectors) -> Any:
         """The models' features of ``state``'s records (TF-IDF over their texts and the
         embeddings), built once per state, by the first caller (the background refit), while
         searches and queue reads go on with the vectors alone."""
         with state.building:
             if state.features is None:
-                by_id = {
-                    record_id: text for record_id, _, text in self.store.texts(state.project_id)
-                }
-                state.features = self.models.features(
-                    state.matrix, [by_id[int(i)] for i in state.ids]
-                )
+                assert state.project_id is not None
+                wait = WAIT_FOR_WORKER_FEATURES_S if self.serving else 0.0
+                text = self.text_features(state.project_id, wait=wait)
+                state.features = text.features.with_vectors(state.matrix, text.rows_of(state.ids))
             return state.features
 
     def search(
@@ -496,7 +625,7 @@ class IngestService:
                 f"filter must be one of {', '.join(SEARCH_FILTERS)}", field="filter"
             )
         target = self.project(project)
-        state = self.vectors(target.project_id)
+        state = self.vectors(target.project_id, latest=False)
         allowed = None
         if filter != "all":
             decided = self.store.current_decisions(target.project_id, viewer=viewer)

@@ -53,6 +53,7 @@ class Ranking:
     screened: np.ndarray
     included_rows: np.ndarray
     theme_names: tuple[str, ...]
+    features: Any = None  # what the models read: TF-IDF and embeddings, or embeddings alone
 
     @property
     def open_textless(self) -> list[int]:
@@ -101,9 +102,10 @@ class RankingService:
             return cached
         if not fresh and self.ranking_refit == "background":
             self._refit_later(project_id)
-            if cached is not None:
+            if cached is not None and len(cached.vectors.ids):
                 return cached
-            # Nothing to answer from yet: wait for the refit (``warm_up`` starts it early).
+            # Nothing to answer from yet (or a ranking of no embedded record, while an
+            # import's first vectors land): wait for the refit (``warm_up`` starts it early).
             self.ranking_settled(project_id, timeout=FIRST_RANKING_WAIT, start=False)
             cached = self._rankings.get(project_id)
             if cached is not None:
@@ -137,7 +139,7 @@ class RankingService:
     def _refit_loop(self, project_id: int) -> None:
         """Refit until the published ranking matches the project's state."""
         try:
-            while True:
+            while not self.closing:
                 current = self._rankings.get(project_id)
                 if current is not None and current.key == self._state_key(project_id):
                     return
@@ -147,7 +149,8 @@ class RankingService:
                 self._publish(project_id, ranking)
         except Exception:
             # The queue keeps answering from the last ranking; the next read tries again.
-            log.exception("background refit of project %d failed", project_id)
+            if not self.closing:
+                log.exception("background refit of project %d failed", project_id)
         finally:
             with self._lock:
                 self._refitting.discard(project_id)
@@ -197,7 +200,6 @@ class RankingService:
         decided = {
             record_id: d["label"] for record_id, d in self.store.final_decisions(project_id).items()
         }
-        X = self.features(state)
         labelled = sorted(
             (state.rows[r], int(label == "include"))
             for r, label in decided.items()
@@ -215,6 +217,14 @@ class RankingService:
         theme_Y = np.array(
             [[name in names for name in theme_names] for _, names in theme_labels], dtype=np.int64
         ).reshape(len(theme_labels), len(theme_names))
+        # Until both classes or a theme label are there, nothing learns from words: the
+        # embeddings alone rank (question, nearest include), and the TF-IDF of a just-imported
+        # review (built by the import's worker) is not waited for.
+        X = (
+            self.features(state)
+            if len(set(y.tolist())) == 2 or len(theme_rows) or state.features is not None
+            else self.embedding_features(state)
+        )
         fitted = None
         if reuse_saved:
             saved = self.models.load(self._model_folder(project_id))
@@ -274,6 +284,7 @@ class RankingService:
             screened,
             included_rows,
             theme_names,
+            X,
         )
 
     def _theme_text(self, project: Project) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -403,7 +414,7 @@ class RankingService:
         textless = open_textless[: n - len(top)]
         ids = [int(i) for i in state.ids[top]] + textless
         records = self.store.records_by_id(target.project_id, ids)
-        themes = self._theme_suggestions(ranking, self.models.take(state.features, top))
+        themes = self._theme_suggestions(ranking, self.models.take(ranking.features, top))
         nearest = self._nearest_includes(ranking, state.matrix[top], k)
         items = []
         for position, record in enumerate(records):
@@ -530,7 +541,7 @@ class RankingService:
         rows = [state.rows.get(r["record_id"]) for r in records]
         embedded = [row for row in rows if row is not None]
         suggestions = iter(
-            self._theme_suggestions(ranking, self.models.take(state.features, embedded))
+            self._theme_suggestions(ranking, self.models.take(ranking.features, embedded))
         )
         current = self.store.current_themes(target.project_id, viewer=viewer)
         return [
@@ -564,7 +575,7 @@ class RankingService:
             raise ValidationError("no record has a title or an abstract", field="records")
         vectors = embed_texts(self.store, self.encoder, [texts[i] for i in with_text])
         X = self.models.new_features(
-            ranking.vectors.features, vectors, [texts[i] for i in with_text]
+            self.features(ranking.vectors), vectors, [texts[i] for i in with_text]
         )
         mode = ranking.mode
         probabilities = None

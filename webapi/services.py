@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from .models import DEFAULT_SUITE, ModelSuite
 from .service_ingest import SEARCH_FILTERS, IngestService, Limits, ProjectVectors
 from .service_ranking import Ranking, RankingService
 from .service_reports import ReportService
+from .text_features import ProjectText
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,10 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
         self._encoder: TextEncoder | None = None
         self._store: Store | None = None
         self._vectors: dict[int, ProjectVectors] = {}
+        self._loading_vectors: set[int] = set()
+        self._texts: dict[int, ProjectText] = {}  # each project's TF-IDF (text_features)
+        self._text_locks: dict[int, threading.Lock] = {}
+        self.keep_text_features = True  # False in a job worker: the server keeps its own
         self._pending: dict[int, tuple[tuple[Any, ...], int]] = {}
         self._rankings: dict[int, Ranking] = {}
         self._refitting: set[int] = set()
@@ -93,6 +99,7 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
         # every read refits first (deterministic, for tests).
         self.ranking_refit = ranking_refit
         self.serving = False  # set by warm_up (serve): background work may outlive a request
+        self.closing = False  # set by close(): background work stops
         self._query_vectors: dict[tuple[str, ...], np.ndarray] = {}
         self._lock = threading.RLock()
         self._project_locks: dict[int, threading.RLock] = {}
@@ -120,6 +127,15 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
             return self._encoder
 
     def close(self) -> None:
+        """Close the store, once this process's background refits and loads have stopped (each
+        stops at its next step; a fit under way is given a few seconds)."""
+        self.closing = True
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._refitting and not self._loading_vectors:
+                    break
+            time.sleep(0.05)
         if self._store is not None:
             self._store.close()
 
@@ -234,9 +250,13 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
                 self._vectors.pop(pid, None)
                 self._rankings.pop(pid, None)
                 self._pending.pop(pid, None)
+                self._texts.pop(pid, None)
         self.jobs.forget(pid)
         index = self._index_path(pid)
-        for path in (index, index.with_name(index.name + ".json")):
+        features = self._features_path(pid)
+        for path in (index, index.with_name(index.name + ".json"), features):
+            path.unlink(missing_ok=True)
+        for path in features.parent.glob(f"{features.stem}-*.vectorizers.pkl"):
             path.unlink(missing_ok=True)
         shutil.rmtree(self._model_folder(pid), ignore_errors=True)
 
