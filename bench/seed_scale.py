@@ -134,7 +134,7 @@ def fit_themes_as_the_service_does(
         suite.take(features, rows),
         Y,
         theme_text=(names, descriptions),
-        theme_unlabeled=suite.take(features, unlabeled),
+        theme_unlabeled=features.vectors[unlabeled],
         neighbors=_index_neighbors(state, np.concatenate([rows, unlabeled])),
     )
     return fitted.themes

@@ -31,6 +31,8 @@ def _normalised(vectors: np.ndarray, n: int) -> np.ndarray:
     if vectors.ndim != 2 or len(vectors) != n:
         raise ValueError(f"vectors must have shape ({n}, d), not {vectors.shape}")
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    if np.all(np.abs(norms - 1.0) < 1e-4):
+        return vectors  # normalised already (the encoders' vectors): no copy at 100k x 384
     return vectors / np.where(norms > 0, norms, 1.0)
 
 

@@ -77,13 +77,7 @@ def _embed_missing(
 
 def project_vectors(store: Store, model_id: str, project_id: int) -> tuple[np.ndarray, np.ndarray]:
     """Record ids (int64) and their vectors (float32, one row each) for embedded records."""
-    rows = [(record_id, h) for record_id, h, _ in store.texts(project_id) if h is not None]
-    cached = store.cached_vectors(model_id, (h for _, h in rows))
-    rows = [(record_id, h) for record_id, h in rows if h in cached]
-    ids = np.array([record_id for record_id, _ in rows], dtype=np.int64)
-    if not rows:
-        return ids, np.zeros((0, 0), dtype=np.float32)
-    return ids, np.stack([cached[h] for _, h in rows]).astype(np.float32, copy=False)
+    return store.project_vectors(project_id, model_id)
 
 
 def load_or_build_index(

@@ -121,7 +121,7 @@ class ModelSuite:
         theme_Y: np.ndarray,
         *,
         theme_text: tuple[np.ndarray, np.ndarray | None] | None = None,
-        theme_unlabeled: CorpusFeatures | None = None,
+        theme_unlabeled: np.ndarray | None = None,
         neighbors: Neighbors | None = None,
         corpus: object = None,
         cache_key: Hashable = None,
@@ -131,8 +131,9 @@ class ModelSuite:
 
         ``theme_text``: the theme names' and descriptions' vectors (``None`` for descriptions
         when no theme has one; ``None`` altogether when the project has no themes);
-        ``theme_unlabeled``: the records without theme labels, which self-train the theme
-        model; ``neighbors``: nearest neighbours by position in ``[theme_X; theme_unlabeled]``
+        ``theme_unlabeled``: the embeddings of the records without theme labels, which
+        self-train the theme model; ``neighbors``: nearest neighbours by position in
+        ``[theme_X; theme_unlabeled]``
         (the project's FAISS index); ``cache_key``: the project, whose latest theme model is
         reused while its labels, themes and ``corpus`` (the features object of all its
         records, rebuilt whenever they change) stay the same."""
@@ -173,7 +174,7 @@ class ModelSuite:
         Y: np.ndarray,
         names: np.ndarray,
         descriptions: np.ndarray | None,
-        unlabeled: CorpusFeatures | None,
+        unlabeled: np.ndarray | None,
         neighbors: Neighbors | None,
         cache: tuple[Hashable, object],
     ) -> ThemeModel:
@@ -203,7 +204,7 @@ class ModelSuite:
             Y,
             names,
             descriptions,
-            unlabeled.vectors if unlabeled is not None else None,
+            unlabeled,
             lexical=X.theme_tfidf,
             neighbors=neighbors,
         )

@@ -105,8 +105,17 @@ class RankingService:
             if cached is not None and len(cached.vectors.ids):
                 return cached
             # Nothing to answer from yet (or a ranking of no embedded record, while an
-            # import's first vectors land): wait for the refit (``warm_up`` starts it early).
-            self.ranking_settled(project_id, timeout=FIRST_RANKING_WAIT, start=False)
+            # import's first vectors land): wait for the refit's next ranking (``warm_up``
+            # starts it early), not for the refits to settle (they follow the embedding).
+            deadline = time.monotonic() + FIRST_RANKING_WAIT
+            while time.monotonic() < deadline:
+                current = self._rankings.get(project_id)
+                if current is not None and current is not cached:
+                    return current
+                with self._lock:
+                    if project_id not in self._refitting:
+                        break
+                time.sleep(0.01)
             cached = self._rankings.get(project_id)
             if cached is not None:
                 return cached
@@ -238,7 +247,7 @@ class RankingService:
                 self.models.take(X, theme_rows),
                 theme_Y,
                 theme_text=self._theme_text(project),
-                theme_unlabeled=self.models.take(X, unlabeled_rows),
+                theme_unlabeled=X.vectors[unlabeled_rows],
                 neighbors=_index_neighbors(state, np.concatenate([theme_rows, unlabeled_rows])),
                 corpus=X,
                 cache_key=project_id,
