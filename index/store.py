@@ -20,7 +20,7 @@ import re
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -195,6 +195,7 @@ class Store:
         # Derived state shared between threads, valid while ``_generation`` stands.
         self._cache_lock = threading.Lock()
         self._generation = 0
+        self._counts: dict[tuple[str, int], tuple[int, Any]] = {}  # (query, project) -> value
         self._project_ids: dict[str, int] = {}
         self._projects: dict[int, tuple[int, Project]] = {}
         self._derived: dict[tuple[int, str], _Derived] = {}
@@ -939,8 +940,25 @@ class Store:
         with self._reading() as conn:
             return _dedup_index(conn, project_id)
 
+    def _counted(self, name: str, project_id: int, read: Callable[[], Any]) -> Any:
+        """``read()``, remembered while the store is unchanged (``_generation_now``): the
+        version counts below scan a project's records (20 ms at 100k), and every queue read
+        asks for them."""
+        generation = self._generation_now()
+        with self._cache_lock:
+            hit = self._counts.get((name, project_id))
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = read()
+        with self._cache_lock:
+            self._counts[(name, project_id)] = (generation, value)
+        return value
+
     def records_version(self, project_id: int) -> tuple[int, int]:
         """(count, highest record id) of a project's records: changes when an import adds any."""
+        return self._counted("records", project_id, lambda: self._records_version(project_id))
+
+    def _records_version(self, project_id: int) -> tuple[int, int]:
         count, last = self._query(
             "SELECT count(*), coalesce(max(record_id), 0) FROM records WHERE project_id = ?",
             (project_id,),
@@ -950,6 +968,9 @@ class Store:
     def state_version(self, project_id: int) -> tuple[int, int, int, int]:
         """(record count, last record id, last decision id, last theme label id): changes
         whenever an import, a decision or a theme label changes what a model would learn."""
+        return self._counted("state", project_id, lambda: self._state_version(project_id))
+
+    def _state_version(self, project_id: int) -> tuple[int, int, int, int]:
         row = self._query(
             "SELECT (SELECT count(*) FROM records WHERE project_id = :p),"
             " (SELECT coalesce(max(record_id), 0) FROM records WHERE project_id = :p),"
@@ -1507,6 +1528,11 @@ class Store:
     def embedding_version(self, project_id: int, model: str) -> tuple[int, int, int]:
         """(record count, last record id, embedding generation): changes when an import adds
         records or an embedding job makes more of them embedded. One cheap query."""
+        return self._counted(
+            f"embedding:{model}", project_id, lambda: self._embedding_version(project_id, model)
+        )
+
+    def _embedding_version(self, project_id: int, model: str) -> tuple[int, int, int]:
         row = self._query(
             "SELECT (SELECT count(*) FROM records WHERE project_id = :p),"
             " (SELECT coalesce(max(record_id), 0) FROM records WHERE project_id = :p),"
