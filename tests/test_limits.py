@@ -285,3 +285,35 @@ def test_a_review_update_ranks_only_the_hits_within_the_limits(client, service):
         "published 1985, before 1990",
         "language jpn, not eng",
     ]
+
+
+def test_the_command_line_sets_the_protocol_and_applies_the_limits(runner, service):
+    service.import_files("pm", [PUBMED_XML])
+    shown = runner(
+        [
+            "protocol",
+            "set",
+            "--project",
+            "pm",
+            "--search-string",
+            "odontogenic AND tumor",
+            "--search",
+            "MEDLINE|2024-05-01|odontogenic[tiab]",
+            "--years-from",
+            "1990",
+            "--language",
+            "English",
+        ]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "languages: eng" in shown.output and "2 to exclude" in shown.output
+    applied = runner(["limits", "apply", "--project", "pm", "--json"])
+    assert applied.exit_code == 0 and '"excluded": 2' in applied.output
+    again = runner(["limits", "apply", "--project", "pm"])
+    assert again.output.startswith("0 records excluded")
+    events = runner(["audit", "--project", "pm", "--json"]).output
+    assert events.count('"limits.apply"') == 1
+    bad = runner(["protocol", "set", "--project", "pm", "--language", "Elvish"])
+    assert bad.exit_code == 1 and "Elvish" in bad.output
+    assert runner(["protocol", "show", "--project", "pm"]).output.count("1990") == 1
+    assert "2 removed before screening" in runner(["limits", "show", "--project", "pm"]).output
