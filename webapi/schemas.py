@@ -545,6 +545,7 @@ class QueueItemSchema(BibliographicSchema):
     )
     themes = fields.List(fields.Nested(ThemeScoreSchema))
     nearest_includes = fields.List(fields.Nested(NeighbourSchema))
+    search_limits = fields.Nested("LimitVerdictSchema")
 
 
 class RankingStateSchema(ma.Schema):

@@ -408,12 +408,14 @@ class RankingService:
         themes = self._theme_suggestions(ranking, self.models.take(state.features, top))
         nearest = self._nearest_includes(ranking, state.matrix[top], k)
         items = []
+        limits = Limits.of(target.settings)
         for position, record in enumerate(records):
             scored = position < len(top) and ranking.scores is not None
             items.append(
                 {
                     "rank": position + 1,
                     **record,
+                    "search_limits": limits.check_record(record).to_dict(),
                     "score": round(float(ranking.scores[top[position]]), 6) if scored else None,
                     "mode": ranking.mode if scored else "none",
                     "themes": themes[position] if position < len(top) else [],
