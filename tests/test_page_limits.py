@@ -21,6 +21,8 @@ from tests.test_page import (  # noqa: F401  (fixtures)
 )
 
 PUBMED_XML = DATA / "import" / "asreview_demo_data_historic" / "pubmed.xml"
+# The PTSD review's RIS: 355 unique records, 2 of them published before 1990.
+PTSD_RIS = DATA / "import" / "van_de_Schoot_2017" / "schoot-lgmm-ptsd-included-1.ris"
 
 
 @pytest.mark.browser
@@ -82,3 +84,14 @@ def test_search_limits_on_the_settings_view(page, screenshot_dir, service):  # n
         (AUTOMATION_REVIEWER, LIMITS_REASON)
     }
     assert service.store.stats(pid)["removed_outside_limits"] == 2
+
+    # An import into the project says how many new records are outside the limits.
+    page.click("#project-nav >> text=Import")
+    page.wait_for_selector("#import-form")
+    page.set_input_files("#import-files", [str(PTSD_RIS)])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-summary")
+    assert text(page, "#import-outside-limits").startswith(
+        "2 new records are outside the search limits"
+    )
+    assert service.store.limits_report(pid)["to_exclude"] == 2
