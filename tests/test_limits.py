@@ -317,3 +317,4 @@ def test_the_command_line_sets_the_protocol_and_applies_the_limits(runner, servi
     assert bad.exit_code == 1 and "Elvish" in bad.output
     assert runner(["protocol", "show", "--project", "pm"]).output.count("1990") == 1
     assert "2 removed before screening" in runner(["limits", "show", "--project", "pm"]).output
+    assert "out of limits: 2 removed" in runner(["stats", "--project", "pm"]).output

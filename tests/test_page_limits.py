@@ -95,3 +95,11 @@ def test_search_limits_on_the_settings_view(page, screenshot_dir, service):  # n
         "2 new records are outside the search limits"
     )
     assert service.store.limits_report(pid)["to_exclude"] == 2
+
+    # The progress view: removed before screening, not among the records to screen.
+    page.click("#project-nav >> text=Progress")
+    page.wait_for_selector("#stat-screened")
+    flow = text(page, ".flow")
+    assert "Outside the search limits, removed\n2" in flow
+    # 10 + 355 unique records less the 2 removed (the 2 new ones outside wait for the action)
+    assert "Records to screen\n363" in flow

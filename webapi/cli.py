@@ -228,6 +228,8 @@ def stats(ctx: click.Context, project: str, as_json: bool) -> None:
         return
     for key in ("records", "duplicates", "without_text"):
         click.echo(f"{key:>13}: {figures[key]}")
+    if figures["removed_outside_limits"]:
+        click.echo(f"{'out of limits':>13}: {figures['removed_outside_limits']} removed")
     for key in ("screened", "included", "excluded", "maybe", "unscreened"):
         label = "not screened" if key == "unscreened" else key
         indent = "  " if key in ("included", "excluded", "maybe") else ""
