@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench._common import default_data_dir
-from index.limits import Limits, record_languages
+from index.limits import SearchLimits, record_languages
 from index.readers import read_records
 from index.store import ImportFile, NewProject, Store
 
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--years-from", type=int, default=1990)
     parser.add_argument("--languages", nargs="*", default=["eng"])
     args = parser.parse_args()
-    limits = Limits(args.years_from, None, tuple(args.languages))
+    limits = SearchLimits(args.years_from, None, tuple(args.languages))
     files = [args.data / f for f in FILES] + sorted((args.data / "screening").glob("*.csv"))
     print(f"limits: years from {args.years_from}, languages {', '.join(args.languages)}\n")
     print(

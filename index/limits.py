@@ -123,7 +123,7 @@ def record_languages(extra: Mapping[str, Any] | None) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Limits:
+class SearchLimits:
     """The limits of a protocol: years (inclusive, either end open) and languages."""
 
     years_from: int | None = None
@@ -131,7 +131,7 @@ class Limits:
     languages: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, settings: Mapping[str, Any] | None) -> Limits:
+    def of(cls, settings: Mapping[str, Any] | None) -> SearchLimits:
         """The limits in a project's settings (none: every record is within)."""
         protocol = (settings or {}).get("protocol") or {}
         return cls(

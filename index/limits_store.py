@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .limits import AUTOMATION_REVIEWER, LIMITS_REASON, Limits, Verdict, is_limit_exclusion
+from .limits import AUTOMATION_REVIEWER, LIMITS_REASON, SearchLimits, Verdict, is_limit_exclusion
 
 if TYPE_CHECKING:
     import sqlite3
@@ -27,9 +27,9 @@ _AUDITED = ("excluded", "excluded_ids", "restored", "restored_ids")
 class SearchLimitsStore:
     """``Store`` methods for the protocol's search limits."""
 
-    def limits(self: Store, project_id: int) -> Limits:
+    def limits(self: Store, project_id: int) -> SearchLimits:
         """The project's current limits (inactive when it has none)."""
-        return Limits.of(self.project(project_id, archived=True).settings)
+        return SearchLimits.of(self.project(project_id, archived=True).settings)
 
     def limit_verdicts(self: Store, project_id: int) -> dict[int, Verdict]:
         """Each non-duplicate record's verdict against the current limits, by record id."""
@@ -85,7 +85,7 @@ class SearchLimitsStore:
 
         with self.transaction() as conn:
             self._live_project(conn, project_id)
-            limits = Limits.of(
+            limits = SearchLimits.of(
                 json.loads(
                     conn.execute(
                         "SELECT settings FROM projects WHERE project_id = ?", (project_id,)
@@ -141,7 +141,9 @@ class SearchLimitsStore:
         return result
 
 
-def _verdicts(conn: sqlite3.Connection, project_id: int, limits: Limits) -> dict[int, Verdict]:
+def _verdicts(
+    conn: sqlite3.Connection, project_id: int, limits: SearchLimits
+) -> dict[int, Verdict]:
     rows = conn.execute(
         "SELECT record_id, year, extra FROM records WHERE project_id = ? AND duplicate_of IS NULL"
         " ORDER BY record_id",

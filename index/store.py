@@ -34,7 +34,7 @@ from .consensus import RecordState, Viewer
 from .dedup import DedupIndex, DedupKeys, index_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .limits import (
-    Limits,
+    SearchLimits,
     checked_protocol,
     is_limit_exclusion,
 )
@@ -717,7 +717,7 @@ class Store(SearchLimitsStore):
         settings = conn.execute(
             "SELECT settings FROM projects WHERE project_id = ?", (project_id,)
         ).fetchone()[0]
-        limits = Limits.of(json.loads(settings))
+        limits = SearchLimits.of(json.loads(settings))
         for record in records:
             keys = DedupKeys.of(record)
             match = index.match(keys)

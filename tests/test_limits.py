@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from index.errors import ValidationError
-from index.limits import AUTOMATION_REVIEWER, LIMITS_REASON, Limits, checked_protocol
+from index.limits import AUTOMATION_REVIEWER, LIMITS_REASON, SearchLimits, checked_protocol
 from index.limits import normalise_language as lang
 from index.readers import read_records
 from tests.conftest import DATA
@@ -52,11 +52,11 @@ def test_ris_and_csv_keep_the_language():
     assert sum("language" in r.extra for r in ris) == 60
     table = read_records(PTSD_CSV)
     known = [r for r in table if r.extra.get("language")]
-    assert known and all(Limits((None), None, ("eng",)).check(r.year, ["eng"]) for r in known)
+    assert known and all(SearchLimits((None), None, ("eng",)).check(r.year, ["eng"]) for r in known)
 
 
 def test_limits_verdicts_and_unknown_fields():
-    limits = Limits(1990, 2010, ("eng",))
+    limits = SearchLimits(1990, 2010, ("eng",))
     assert limits.check(1995, ["eng"]).status == "within"
     assert limits.check(1985, ["eng"]).reasons == ("published 1985, before 1990",)
     assert limits.check(2011, ["eng"]).status == "outside"
@@ -66,7 +66,7 @@ def test_limits_verdicts_and_unknown_fields():
     assert (unknown.status, unknown.unknown) == ("unknown", ("year", "language"))
     # A known field that breaks a limit makes the record outside, whatever else is unknown.
     assert limits.check(1970, []).status == "outside"
-    assert Limits().check(None, []).status == "within"
+    assert SearchLimits().check(None, []).status == "within"
 
 
 def test_protocol_validation_names_the_field():
@@ -135,7 +135,7 @@ def test_import_flags_records_outside_the_limits(client, service):
     within = client.get("/api/projects/pm/records", query_string={"limits": "within"}).get_json()
     assert within["total"] == 8
     assert all(r["search_limits"]["status"] == "within" for r in within["items"])
-    # Limits follow the settings: widened to 1960 and any language, nothing is outside.
+    # SearchLimits follow the settings: widened to 1960 and any language, nothing is outside.
     client.patch("/api/projects/pm", json={"protocol": {"years_from": 1960}})
     assert client.get("/api/projects/pm/limits").get_json()["outside"] == 0
 
@@ -318,3 +318,17 @@ def test_the_command_line_sets_the_protocol_and_applies_the_limits(runner, servi
     assert runner(["protocol", "show", "--project", "pm"]).output.count("1990") == 1
     assert "2 removed before screening" in runner(["limits", "show", "--project", "pm"]).output
     assert "out of limits: 2 removed" in runner(["stats", "--project", "pm"]).output
+
+
+def test_search_by_standing_against_the_limits(client, service):
+    _seed_project(client, service)
+    hits = client.get(
+        "/api/projects/pm/search", query_string={"q": "odontogenic cyst", "limits": "outside"}
+    ).get_json()
+    assert sorted(h["year"] for h in hits) == [1968, 1985]
+    within = client.get(
+        "/api/projects/pm/search", query_string={"q": "odontogenic cyst", "limits": "within"}
+    ).get_json()
+    assert len(within) == 8 and all(h["year"] >= 1990 for h in within)
+    bad = client.get("/api/projects/pm/search", query_string={"q": "x", "limits": "maybe"})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "limits"

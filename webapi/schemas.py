@@ -118,6 +118,10 @@ class SearchQuerySchema(ma.Schema):
     )
     k = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
     filter = fields.String(load_default="all", validate=validate.OneOf(SEARCH_FILTERS))
+    limits = fields.String(
+        validate=validate.OneOf(LIMIT_STATUSES),
+        metadata={"description": "Only records within, outside or unknown to the search limits"},
+    )
 
 
 class SearchHitSchema(ma.Schema):

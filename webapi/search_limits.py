@@ -15,7 +15,7 @@ blp = Blueprint("limits", __name__, url_prefix="/api/projects", description="Sea
 
 
 @blp.route("/<project>/limits")
-class Limits(MethodView):
+class LimitsReport(MethodView):
     @blp.response(200, LimitsReportSchema)
     @blp.problems(404)
     def get(self, project: str) -> dict:

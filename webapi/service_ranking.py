@@ -20,7 +20,7 @@ from index.consensus import Viewer
 from index.corpus import embed_texts
 from index.dedup import DedupKeys
 from index.errors import ValidationError
-from index.limits import Limits, is_limit_exclusion, record_languages
+from index.limits import SearchLimits, is_limit_exclusion, record_languages
 from index.store import Project
 
 from .models import FittedModels
@@ -408,7 +408,7 @@ class RankingService:
         themes = self._theme_suggestions(ranking, self.models.take(state.features, top))
         nearest = self._nearest_includes(ranking, state.matrix[top], k)
         items = []
-        limits = Limits.of(target.settings)
+        limits = SearchLimits.of(target.settings)
         for position, record in enumerate(records):
             scored = position < len(top) and ranking.scores is not None
             items.append(
@@ -566,7 +566,7 @@ class RankingService:
             raise ValidationError("no records given", field="records")
         target = self.project(project)
         ranking = self._ranking(target.project_id)
-        limits = Limits.of(target.settings)
+        limits = SearchLimits.of(target.settings)
         verdicts = [limits.check(r.year, record_languages(r.extra)) for r in records]
         texts = [record.text for record in records]
         if not any(texts):
