@@ -34,6 +34,8 @@ from .consensus import RecordState, Viewer
 from .dedup import DedupIndex, DedupKeys, index_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .limits import (
+    AUTOMATION_REVIEWER,
+    LIMITS_REASON,
     SearchLimits,
     checked_protocol,
     is_limit_exclusion,
@@ -782,6 +784,9 @@ class Store(SearchLimitsStore):
                     summary.unknown_limits += status.status == "unknown"
             if (record.label is not None or record.maybe) and target not in labelled:
                 label = "maybe" if record.maybe else "include" if record.label == 1 else "exclude"
+                # A screenwise export's exclusion outside the search limits stays one (removed
+                # before screening, learnt from by no model) when it is imported again.
+                automated = label == "exclude" and record.decision_reason == LIMITS_REASON
                 conn.execute(
                     "INSERT INTO decisions (project_id, record_id, label, reviewer, origin,"
                     " reason, note, created_at) VALUES (?, ?, ?, ?, 'prior', ?, ?, ?)",
@@ -789,7 +794,7 @@ class Store(SearchLimitsStore):
                         project_id,
                         target,
                         label,
-                        reviewer,
+                        AUTOMATION_REVIEWER if automated else reviewer,
                         record.decision_reason,
                         record.decision_note,
                         created,

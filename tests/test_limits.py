@@ -332,3 +332,14 @@ def test_search_by_standing_against_the_limits(client, service):
     assert len(within) == 8 and all(h["year"] >= 1990 for h in within)
     bad = client.get("/api/projects/pm/search", query_string={"q": "x", "limits": "maybe"})
     assert bad.status_code == 400 and bad.get_json()["field"] == "limits"
+
+
+def test_an_exported_limit_exclusion_stays_one_when_imported_again(client, service, tmp_path):
+    _seed_project(client, service)
+    client.post("/api/projects/pm/limits/apply")
+    exported = client.get("/api/projects/pm/export", query_string={"format": "csv"})
+    path = tmp_path / "pm-screenwise.csv"
+    path.write_bytes(exported.get_data())
+    service.import_files("again", [path])
+    stats = service.stats("again")
+    assert (stats["removed_outside_limits"], stats["screened"], stats["excluded"]) == (2, 0, 0)
