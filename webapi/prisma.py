@@ -72,7 +72,9 @@ def _lines(counts: PrismaCounts) -> dict[str, list[str]]:
         "removed": [
             "Records removed before screening:",
             f"Duplicate records removed (n = {counts.duplicates_removed})",
-            f"Records marked as ineligible by automation tools (n = {counts.automation_removed})",
+            # Two lines, as the template breaks it: one would overflow the box.
+            "Records marked as ineligible",
+            f"by automation tools (n = {counts.automation_removed})",
             f"Records removed for other reasons (n = {counts.other_removed})",
             *(
                 [f"  {counts.other_removed_reason} (n = {counts.other_removed})"]
