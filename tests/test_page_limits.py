@@ -45,12 +45,24 @@ def test_search_limits_on_the_settings_view(page, screenshot_dir, service):  # n
     assert "protocol" not in service.project(pid).settings
 
     page.fill("#protocol-search", '"odontogenic tumor" AND jaw')
+    page.fill(
+        "#protocol-searches",
+        "MEDLINE | 2024-05-01 | odontogenic[tiab] AND jaw[tiab]\nEmbase | 2024-05-02 | odontogenic",
+    )
     page.fill("#protocol-years-from", "1990")
     page.fill("#protocol-languages", "English")
     page.click("#protocol-form button[type=submit]")
     page.wait_for_selector("#limits-banner #apply-limits")
     assert service.project(pid).settings["protocol"] == {
         "search_string": '"odontogenic tumor" AND jaw',
+        "searches": [
+            {
+                "database": "MEDLINE",
+                "date": "2024-05-01",
+                "string": "odontogenic[tiab] AND jaw[tiab]",
+            },
+            {"database": "Embase", "date": "2024-05-02", "string": "odontogenic"},
+        ],
         "years_from": 1990,
         "languages": ["eng"],
     }

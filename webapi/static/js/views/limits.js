@@ -103,6 +103,12 @@ export function limitsSection(ctx) {
     { id: "protocol-search", name: "search_string", rows: 3, "aria-describedby": "protocol-search-hint" },
     protocol.search_string || "",
   );
+  // One database's search per line: "MEDLINE | 2024-05-01 | string" (PRISMA-S item 8).
+  const searches = h(
+    "textarea",
+    { id: "protocol-searches", rows: 3, "aria-describedby": "protocol-searches-hint" },
+    (protocol.searches || []).map((s) => `${s.database} | ${s.date} | ${s.string}`).join("\n"),
+  );
   const yearInput = (id, value) =>
     h("input", { id, type: "number", min: 1000, max: 2100, step: 1, value: value ?? "" });
   const from = yearInput("protocol-years-from", protocol.years_from);
@@ -119,6 +125,12 @@ export function limitsSection(ctx) {
     "form",
     { id: "protocol-form" },
     field("protocol-search", "Search string", search, "As run; it is kept with the project for the report."),
+    field(
+      "protocol-searches",
+      "Searches per database (optional)",
+      searches,
+      "One per line: database | date searched (YYYY-MM-DD) | the string run there.",
+    ),
     h(
       "div",
       { class: "filters" },
@@ -143,8 +155,14 @@ export function limitsSection(ctx) {
     event.preventDefault();
     const year = (input) => (input.value.trim() ? Number(input.value) : null);
     const body = {
-      ...(ctx.project.settings.protocol || {}),
       search_string: search.value,
+      searches: searches.value
+        .split("\n")
+        .filter((line) => line.trim())
+        .map((line) => {
+          const [database = "", date = "", ...rest] = line.split("|").map((p) => p.trim());
+          return { database, date, string: rest.join(" | ") };
+        }),
       years_from: year(from),
       years_to: year(to),
       languages: languages.value
