@@ -1922,7 +1922,8 @@ def _check_reason(project: Project, stage: str, label: str, reason: str) -> None
 
 def _checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Project settings as stored: ``exclusion_reasons``, a list of distinct names per stage,
-    and ``stopping``, the stopping test's ``recall_target`` and ``level`` (each in (0, 1))."""
+    ``stopping``, the stopping test's ``recall_target`` and ``level`` (each in (0, 1)), and
+    ``protocol``, the search and its limits (``index.limits.checked_protocol``)."""
     unknown = sorted(set(settings) - {"exclusion_reasons", "stopping", "protocol"})
     if unknown:
         raise ValidationError(f"unknown setting(s): {', '.join(unknown)}", field="settings")
