@@ -96,7 +96,9 @@ def record_state(record_id: int, rows: Sequence[dict[str, Any]], mode: str) -> R
     overriding: dict[str, Any] | None = None
     for row in rows:
         if row["origin"] in ("resolution", "prior"):
-            overriding = row
+            # A prior retraction (the search limits' automation withdrawing its exclusion)
+            # leaves the reviewers' own decisions to settle the record again.
+            overriding = None if row["label"] == RETRACT else row
             continue
         reviewer = row["reviewer"]
         if row["label"] == RETRACT:

@@ -268,6 +268,12 @@ def _split_cell(value: str, separator: str) -> list[str]:
     ]
 
 
+def _language_extra(languages: list[str]) -> dict[str, str]:
+    """A record's languages as read (``index.limits`` normalises them), kept in ``extra``."""
+    joined = "; ".join(_unique([language.strip() for language in languages if language.strip()]))
+    return {"language": joined} if joined else {}
+
+
 def _first(*values: str | None) -> str:
     return next((value.strip() for value in values if value and value.strip()), "")
 
@@ -404,7 +410,11 @@ def _ris_record(
         pmid = accession
     extra = {
         key: value
-        for key, value in (("accession_number", accession), ("database", database))
+        for key, value in (
+            ("accession_number", accession),
+            ("database", database),
+            ("language", _first(entry.get("language"))),
+        )
         if value
     }
     return Record(
@@ -772,6 +782,7 @@ def _medline_record(fields: list[tuple[str, str]], start: int, name: str) -> Rec
         ref_type=one.get("PT", ""),
         source_id=one["PMID"],
         line=start,
+        extra=_language_extra(values.get("LA", [])),
     )
 
 
@@ -885,6 +896,7 @@ def _pubmed_article(article: ET.Element, start: int, name: str) -> Record:
         ref_type=_first(body.findtext("PublicationTypeList/PublicationType")),
         source_id=pmid,
         line=start,
+        extra=_language_extra([_text(e) for e in body.findall("Language")]),
     )
 
 
@@ -961,6 +973,7 @@ def _bibtex_record(entry: bibtexparser.model.Entry, raw: dict[str, str], name: s
         ref_type=entry.entry_type,
         source_id=entry.key,
         line=line,
+        extra=_language_extra([field("language", "langid")]),
     )
 
 

@@ -33,6 +33,14 @@ from . import consensus
 from .consensus import RecordState, Viewer
 from .dedup import DedupIndex, DedupKeys, index_of
 from .errors import ConflictError, NotFoundError, ValidationError
+from .limits import (
+    AUTOMATION_REVIEWER,
+    LIMITS_REASON,
+    SearchLimits,
+    checked_protocol,
+    is_limit_exclusion,
+)
+from .limits_store import SearchLimitsStore
 from .records import Record
 
 SCHEMA_VERSION = 3
@@ -110,6 +118,10 @@ class ImportSummary:
     duplicate_links: list[dict[str, Any]] = field(default_factory=list)
     already_imported: bool = False
     record_ids: list[int] = field(default_factory=list)
+    # New unique records outside the project's search limits, and those whose year or language
+    # a limit needs is not known (``index.limits``).
+    outside_limits: int = 0
+    unknown_limits: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,7 +191,7 @@ class NewProject:
     question: str = ""
 
 
-class Store:
+class Store(SearchLimitsStore):
     """All of screenwise's durable state, in one SQLite file (``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
@@ -705,6 +717,10 @@ class Store:
             )
         }
         created = now()
+        settings = conn.execute(
+            "SELECT settings FROM projects WHERE project_id = ?", (project_id,)
+        ).fetchone()[0]
+        limits = SearchLimits.of(json.loads(settings))
         for record in records:
             keys = DedupKeys.of(record)
             match = index.match(keys)
@@ -763,8 +779,15 @@ class Store:
                     summary.without_text += 1
                 if not record.abstract.strip():
                     summary.without_abstract += 1
+                if limits.active:
+                    status = limits.check_record({"year": record.year, "extra": record.extra})
+                    summary.outside_limits += status.status == "outside"
+                    summary.unknown_limits += status.status == "unknown"
             if (record.label is not None or record.maybe) and target not in labelled:
                 label = "maybe" if record.maybe else "include" if record.label == 1 else "exclude"
+                # A screenwise export's exclusion outside the search limits stays one (removed
+                # before screening, learnt from by no model) when it is imported again.
+                automated = label == "exclude" and record.decision_reason == LIMITS_REASON
                 conn.execute(
                     "INSERT INTO decisions (project_id, record_id, label, reviewer, origin,"
                     " reason, note, created_at) VALUES (?, ?, ?, ?, 'prior', ?, ?, ?)",
@@ -772,7 +795,7 @@ class Store:
                         project_id,
                         target,
                         label,
-                        reviewer,
+                        AUTOMATION_REVIEWER if automated else reviewer,
                         record.decision_reason,
                         record.decision_note,
                         created,
@@ -835,6 +858,7 @@ class Store:
         if not rows:
             raise NotFoundError(f"no record {record_id!r} in project {project_id!r}")
         record = _record_dict(rows[0])
+        record["search_limits"] = self.limits(project_id).check_record(record).to_dict()
         latest = self.current_decisions(project_id, [record_id], stage=stage, viewer=viewer)
         record["decision"] = latest.get(record_id)
         record["themes"] = self.current_themes(project_id, viewer=viewer).get(record_id, [])
@@ -852,12 +876,16 @@ class Store:
         include_duplicates: bool = False,
         viewer: Viewer | None = None,
         final: bool = False,
+        limits: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of records by screening status (see ``STATUSES``) and theme, and the total;
-        the status is that of the decision ``viewer`` sees (``current_decisions``), or of the
-        final decision when ``final`` (exports)."""
+        """A page of records by screening status (see ``STATUSES``), theme and standing against
+        the search limits (``within``, ``outside``, ``unknown``: ``index.limits``), and the
+        total; the status is that of the decision ``viewer`` sees (``current_decisions``), or
+        of the final decision when ``final`` (exports)."""
         if status not in STATUSES:
             raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
+        if limits not in (None, "within", "outside", "unknown"):
+            raise ValidationError("limits must be within, outside or unknown", field="limits")
         latest = (
             self.final_decisions(project_id, stage)
             if final
@@ -884,12 +912,17 @@ class Store:
         ids = [i for i in ids if wanted(latest.get(i))]
         if theme is not None:
             ids = [i for i in ids if theme in themes.get(i, ())]
+        if limits is not None:
+            verdicts = self.limit_verdicts(project_id)
+            ids = [i for i in ids if i in verdicts and verdicts[i].status == limits]
         total = len(ids)
         page = ids[offset : offset + limit if limit is not None else None]
         rows = self._rows_by_id(project_id, page)
+        checker = self.limits(project_id)
         out = []
         for record_id in page:
             record = rows[record_id]
+            record["search_limits"] = checker.check_record(record).to_dict()
             record["decision"] = latest.get(record_id)
             record["themes"] = themes.get(record_id, [])
             out.append(record)
@@ -1700,12 +1733,24 @@ class Store:
         unique = records - duplicates
         stages: dict[str, dict[str, Any]] = {}
         eligible: set[int] | None = None  # full text: the records included at title/abstract
+        # Records the automation excluded as outside the search limits were removed before
+        # screening (PRISMA 2020): they are neither screened nor awaiting screening.
+        removed = {
+            rid
+            for rid, state in self.states(project_id, "title_abstract").items()
+            if is_limit_exclusion(state.final)
+        }
         for stage in STAGES:
             states = self.states(project_id, stage)
-            if eligible is not None:
+            if eligible is None:
+                states = {rid: state for rid, state in states.items() if rid not in removed}
+            else:
                 states = {rid: state for rid, state in states.items() if rid in eligible}
             stages[stage] = _stage_counts(
-                states, unique if eligible is None else len(eligible), project.mode, viewer
+                states,
+                unique - len(removed) if eligible is None else len(eligible),
+                project.mode,
+                viewer,
             )
             eligible = {
                 rid for rid, s in states.items() if s.final and s.final["label"] == "include"
@@ -1716,6 +1761,7 @@ class Store:
             "identified": records,
             "duplicates": duplicates,
             "without_text": without_text or 0,
+            "removed_outside_limits": len(removed),
             **{k: v for k, v in stages["title_abstract"].items() if k != "eligible"},
             "sources": [
                 {k: s[k] for k in ("filename", "format", "read", "added", "duplicates")}
@@ -1922,8 +1968,9 @@ def _check_reason(project: Project, stage: str, label: str, reason: str) -> None
 
 def _checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Project settings as stored: ``exclusion_reasons``, a list of distinct names per stage,
-    and ``stopping``, the stopping test's ``recall_target`` and ``level`` (each in (0, 1))."""
-    unknown = sorted(set(settings) - {"exclusion_reasons", "stopping"})
+    ``stopping``, the stopping test's ``recall_target`` and ``level`` (each in (0, 1)), and
+    ``protocol``, the search and its limits (``index.limits.checked_protocol``)."""
+    unknown = sorted(set(settings) - {"exclusion_reasons", "stopping", "protocol"})
     if unknown:
         raise ValidationError(f"unknown setting(s): {', '.join(unknown)}", field="settings")
     stopping = settings.get("stopping")
@@ -1953,8 +2000,11 @@ def _checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
                 f"the {stage} exclusion reasons repeat a name", field="exclusion_reasons"
             )
         clean[stage] = names
-    return ({"exclusion_reasons": clean} if clean else {}) | (
-        {"stopping": checked_stopping} if checked_stopping else {}
+    protocol = checked_protocol(settings.get("protocol"))
+    return (
+        ({"exclusion_reasons": clean} if clean else {})
+        | ({"stopping": checked_stopping} if checked_stopping else {})
+        | ({"protocol": protocol} if protocol else {})
     )
 
 

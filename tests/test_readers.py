@@ -193,7 +193,7 @@ IMPORTS = [
         ("To compare the analgesic effects of preoperative oral clonidine with ",
          "children undergoing tonsillectomy or adenotonsillectomy.", 1507))),
     Import("rendered/pubmed_xml_sample.nbib", 10, None, Sample(
-        2, 71, "Keratocystic odontogenic tumor arising at the mandibular ramus with an impacted "
+        2, 73, "Keratocystic odontogenic tumor arising at the mandibular ramus with an impacted "
         "tooth: a case report and mimic lesions.",
         ("OBJECTIVES: To consider the biologic behaviors of keratocyst",
          "etermine the optimal treatment strategy.", 1097))),

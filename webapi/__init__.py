@@ -123,6 +123,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         queue,
         records,
         search,
+        search_limits,
         team,
         themes,
         training,
@@ -142,6 +143,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         search,
         progress,
         audit,
+        search_limits,
     ):
         api.register_blueprint(module.blp)
     from . import pages

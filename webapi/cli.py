@@ -178,6 +178,11 @@ def import_(
             f"{s['added']} added, {s['duplicates']} duplicates, {s['without_text']} without "
             f"title or abstract, {s['without_abstract']} without abstract, prior labels: "
             f"{labels['include']} include / {labels['exclude']} exclude"
+            + (
+                f", {s['outside_limits']} outside the search limits ({s['unknown_limits']} unknown)"
+                if s.get("outside_limits") or s.get("unknown_limits")
+                else ""
+            )
         )
 
 
@@ -225,6 +230,8 @@ def stats(ctx: click.Context, project: str, as_json: bool) -> None:
         return
     for key in ("records", "duplicates", "without_text"):
         click.echo(f"{key:>13}: {figures[key]}")
+    if figures["removed_outside_limits"]:
+        click.echo(f"{'out of limits':>13}: {figures['removed_outside_limits']} removed")
     for key in ("screened", "included", "excluded", "maybe", "unscreened"):
         label = "not screened" if key == "unscreened" else key
         indent = "  " if key in ("included", "excluded", "maybe") else ""
@@ -332,7 +339,16 @@ def candidates(ctx: click.Context, project: str, as_json: bool, files: tuple[Pat
             label = (duplicate["decision"] or {}).get("label", "undecided")
             seen = f" [duplicate of record {duplicate['record_id']}: {label}]"
         themes = f" {{{', '.join(suggested)}}}" if suggested else ""
-        click.echo(f"{score}  {c['title'][:90]}{themes}{seen}")
+        limits = c["search_limits"]
+        outside = (
+            f" [outside search limits: {'; '.join(limits['reasons'])}]"
+            if limits["status"] == "outside"
+            else ""
+        )
+        click.echo(f"{score}  {c['title'][:90]}{themes}{seen}{outside}")
+    left_out = sum(c["search_limits"]["status"] == "outside" for c in ranked)
+    if left_out:
+        click.echo(f"{len(ranked) - left_out} hits ranked; {left_out} outside the search limits")
 
 
 def _seeds(_ctx: click.Context, _param: click.Parameter, value: str) -> list[int]:
@@ -979,3 +995,10 @@ def audit(ctx: click.Context, project: str | None, as_json: bool, as_csv: bool) 
         for e in events:
             detail = json.dumps(e["detail"], ensure_ascii=False, sort_keys=True)
             click.echo(f"{e['created_at']}  {e['actor'] or '-'}  {e['action']}  {detail}")
+
+
+# The protocol's search limits (``screenwise protocol``, ``screenwise limits``).
+from .cli_limits import limits, protocol  # noqa: E402
+
+main.add_command(protocol)
+main.add_command(limits)

@@ -36,6 +36,12 @@ class PrismaCounts:
     fulltext_excluded: dict[str, int] = field(default_factory=dict)
     awaiting_full_text: int = 0
     included: int = 0
+    # Removed before screening besides duplicates (PRISMA 2020): records marked ineligible by
+    # automation tools (a classifier's verdict; screenwise removes none so) and records
+    # removed for other reasons (outside the protocol's search limits: ``index.limits``).
+    automation_removed: int = 0
+    other_removed: int = 0
+    other_removed_reason: str = "outside search limits"
 
     @property
     def identified(self) -> int:
@@ -66,6 +72,15 @@ def _lines(counts: PrismaCounts) -> dict[str, list[str]]:
         "removed": [
             "Records removed before screening:",
             f"Duplicate records removed (n = {counts.duplicates_removed})",
+            # Two lines, as the template breaks it: one would overflow the box.
+            "Records marked as ineligible",
+            f"by automation tools (n = {counts.automation_removed})",
+            f"Records removed for other reasons (n = {counts.other_removed})",
+            *(
+                [f"  {counts.other_removed_reason} (n = {counts.other_removed})"]
+                if counts.other_removed
+                else []
+            ),
         ],
         "screened": [f"Records screened (n = {counts.screened})"],
         "screened_excluded": screened_excluded,

@@ -22,7 +22,9 @@ blp = Blueprint("projects", __name__, url_prefix="/api/projects", description="P
 
 def _settings(args: dict[str, Any]) -> dict[str, Any] | None:
     """The settings given in a request (the others stay as they are)."""
-    given = {k: args[k] for k in ("exclusion_reasons", "stopping") if args.get(k) is not None}
+    given = {
+        k: args[k] for k in ("exclusion_reasons", "stopping", "protocol") if args.get(k) is not None
+    }
     return given or None
 
 

@@ -27,7 +27,9 @@ class Records(MethodView):
     @blp.problems(404)
     def get(self, args: dict, project: str) -> dict:
         """A page of records with their current decision at ``stage`` and themes, filtered by
-        status (screened, unscreened, included, excluded, maybe) and theme.
+        status (screened, unscreened, included, excluded, maybe), theme and standing against
+        the protocol's search limits (``limits``: within, outside, unknown); each record says
+        where it stands (``search_limits``).
 
         In blind double screening the current decision is the final one, else the caller's
         own: another reviewer's decision never shows before the record is final."""

@@ -57,12 +57,16 @@ def prisma_counts(store: Store, project_id: int) -> PrismaCounts:
         reasons[""] = unexplained
     screened = title["screened"]
     assessed = full["included"] + full["excluded"] - not_retrieved
+    removed = stats["removed_outside_limits"]
     return PrismaCounts(
         sources=tuple((s["filename"], s["read"]) for s in stats["sources"]),
         duplicates_removed=stats["duplicates"],
+        # Outside the search limits: removed for other reasons, not by a classifier (see
+        # ``PrismaCounts``); never screened, never awaiting screening.
+        other_removed=removed,
         screened=screened,
         screening_excluded=title["excluded"],
-        awaiting_screening=stats["records"] - screened,
+        awaiting_screening=stats["records"] - removed - screened,
         screening_maybe=title["maybe"],
         sought_for_retrieval=title["included"],
         not_retrieved=not_retrieved,
@@ -78,6 +82,11 @@ def prisma_dict(counts: PrismaCounts) -> dict[str, Any]:
         "identified": counts.identified,
         "sources": [{"filename": name, "records": n} for name, n in counts.sources],
         "duplicates_removed": counts.duplicates_removed,
+        "automation_removed": counts.automation_removed,
+        "other_removed": counts.other_removed,
+        "other_removed_reasons": (
+            {counts.other_removed_reason: counts.other_removed} if counts.other_removed else {}
+        ),
         "screened": counts.screened,
         "screening_excluded": counts.screening_excluded,
         "awaiting_screening": counts.awaiting_screening,

@@ -13,6 +13,7 @@ from marshmallow import fields, validate
 from webargs.flaskparser import FlaskParser
 
 from index import Record
+from index.limits import MAX_SEARCHES, MAX_TEXT, checked_protocol
 from index.store import LABELS, ROLES, STAGES, STATUSES, Theme
 from index.store import MODES as SCREENING_MODES
 
@@ -20,6 +21,7 @@ from .services import SEARCH_FILTERS
 from .writers import FORMATS
 
 MODES = ("model", "similarity", "question", "none")
+LIMIT_STATUSES = ("within", "outside", "unknown")
 # What a file system takes as one file name.
 MAX_FILENAME_BYTES = 255
 
@@ -116,6 +118,10 @@ class SearchQuerySchema(ma.Schema):
     )
     k = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
     filter = fields.String(load_default="all", validate=validate.OneOf(SEARCH_FILTERS))
+    limits = fields.String(
+        validate=validate.OneOf(LIMIT_STATUSES),
+        metadata={"description": "Only records within, outside or unknown to the search limits"},
+    )
 
 
 class SearchHitSchema(ma.Schema):
@@ -188,6 +194,7 @@ class ProjectCreateSchema(ma.Schema):
     )
     exclusion_reasons = _exclusion_reasons(load_default=None)
     stopping = _stopping(load_default=None)
+    protocol = fields.Nested("ProtocolSchema", load_default=None, allow_none=True)
 
     @ma.pre_load
     def _theme_names(self, data: Any, **kwargs: Any) -> Any:
@@ -219,11 +226,13 @@ class ProjectUpdateSchema(ma.Schema):
     mode = fields.String(validate=validate.OneOf(SCREENING_MODES))
     exclusion_reasons = _exclusion_reasons()
     stopping = _stopping()
+    protocol = fields.Nested("ProtocolSchema", allow_none=True)
 
 
 class SettingsSchema(ma.Schema):
     exclusion_reasons = _exclusion_reasons()
     stopping = _stopping()
+    protocol = fields.Nested("ProtocolSchema")
 
 
 class ProjectSchema(ma.Schema):
@@ -306,6 +315,12 @@ class ImportSummarySchema(ma.Schema):
     themes_found = fields.Integer()
     already_imported = fields.Boolean()
     embedded = fields.Integer()
+    outside_limits = fields.Integer(
+        metadata={"description": "New records outside the project's search limits"}
+    )
+    unknown_limits = fields.Integer(
+        metadata={"description": "New records whose year or language a limit needs is unknown"}
+    )
 
 
 class JobSchema(ma.Schema):
@@ -384,6 +399,7 @@ class RecordSchema(BibliographicSchema):
     duplicate_reason = fields.String(allow_none=True)
     decision = fields.Nested(DecisionSchema, allow_none=True)
     themes = fields.List(fields.String())
+    search_limits = fields.Nested("LimitVerdictSchema")
 
 
 class StageQuerySchema(ma.Schema):
@@ -396,6 +412,10 @@ class RecordQuerySchema(ma.Schema):
     stage = fields.String(load_default="title_abstract", validate=validate.OneOf(STAGES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ID))
+    limits = fields.String(
+        validate=validate.OneOf(LIMIT_STATUSES),
+        metadata={"description": "Only records within, outside or unknown to the search limits"},
+    )
 
 
 class RecordPageSchema(ma.Schema):
@@ -529,6 +549,7 @@ class QueueItemSchema(BibliographicSchema):
     )
     themes = fields.List(fields.Nested(ThemeScoreSchema))
     nearest_includes = fields.List(fields.Nested(NeighbourSchema))
+    search_limits = fields.Nested("LimitVerdictSchema")
 
 
 class RankingStateSchema(ma.Schema):
@@ -615,10 +636,12 @@ class CandidateInSchema(ma.Schema):
     journal = _text()
     doi = _text()
     pmid = _text()
+    language = _text(metadata={"description": "Its language(s): names or ISO 639 codes"})
 
     @ma.post_load
     def _record(self, data: dict[str, Any], **kwargs: Any) -> Record:
-        return Record(**data)
+        language = data.pop("language", "")
+        return Record(**data, extra={"language": language} if language else {})
 
 
 class CandidatesSchema(ma.Schema):
@@ -666,6 +689,10 @@ class CandidateSchema(ma.Schema):
         DuplicateOfSchema,
         allow_none=True,
         metadata={"description": "The project's record this one duplicates, with its decision"},
+    )
+    search_limits = fields.Nested(
+        "LimitVerdictSchema",
+        metadata={"description": "Outside the limits: not ranked (score null), listed last"},
     )
 
 
@@ -796,6 +823,9 @@ class ProgressSchema(ma.Schema.from_dict(_STAGE_FIELDS)):  # type: ignore[misc]
     identified = fields.Integer(metadata={"description": "Records read from all files"})
     duplicates = fields.Integer()
     records = fields.Integer(metadata={"description": "Records after removing duplicates"})
+    removed_outside_limits = fields.Integer(
+        metadata={"description": "Excluded before screening as outside the search limits"}
+    )
     without_text = fields.Integer()
     sources = fields.List(fields.Nested(SourceSchema))
     themes = fields.List(fields.Nested(ThemeCountSchema))
@@ -821,6 +851,13 @@ class PrismaSchema(ma.Schema):
     identified = fields.Integer()
     sources = fields.List(fields.Nested(PrismaSourceSchema))
     duplicates_removed = fields.Integer()
+    automation_removed = fields.Integer(
+        metadata={"description": "Records marked as ineligible by automation tools"}
+    )
+    other_removed = fields.Integer(
+        metadata={"description": "Records removed before screening for other reasons"}
+    )
+    other_removed_reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
     screened = fields.Integer()
     screening_excluded = fields.Integer()
     awaiting_screening = fields.Integer()
@@ -908,3 +945,86 @@ class MemberSchema(ma.Schema):
 
 class MemberSetSchema(ma.Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+# -- limits branch: the protocol's search and its limits (index/limits.py) --------------------
+
+
+class ProtocolSearchSchema(ma.Schema):
+    database = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    string = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    date = fields.String(
+        load_default="", metadata={"description": "When it was run, YYYY-MM-DD (or empty)"}
+    )
+
+
+class ProtocolSchema(ma.Schema):
+    """The review protocol's search: what was searched and the limits it was run with."""
+
+    search_string = fields.String(validate=validate.Length(max=MAX_TEXT))
+    searches = fields.List(
+        fields.Nested(ProtocolSearchSchema),
+        validate=validate.Length(max=MAX_SEARCHES),
+        metadata={"description": "Each database's own search string and date (optional)"},
+    )
+    years_from = fields.Integer(
+        allow_none=True, metadata={"description": "Earliest publication year, inclusive"}
+    )
+    years_to = fields.Integer(
+        allow_none=True, metadata={"description": "Latest publication year, inclusive"}
+    )
+    languages = fields.List(
+        fields.String(),
+        metadata={"description": "Languages searched: names or ISO 639 codes, kept as 639-2"},
+    )
+
+    @ma.validates_schema
+    def _checked(self, data: dict[str, Any], **kwargs: Any) -> None:
+        from index.errors import ValidationError
+
+        try:
+            checked_protocol(data)
+        except ValidationError as e:
+            name = (e.field or "protocol").removeprefix("protocol.")
+            raise ma.ValidationError(str(e), field_name=name) from e
+
+
+class LimitVerdictSchema(ma.Schema):
+    status = fields.String(validate=validate.OneOf(LIMIT_STATUSES))
+    reasons = fields.List(fields.String(), metadata={"description": "The limits it breaks"})
+    unknown = fields.List(
+        fields.String(), metadata={"description": "Limited fields it does not give"}
+    )
+
+
+class LimitsReportSchema(ma.Schema):
+    active = fields.Boolean()
+    limits = fields.Dict()
+    protocol = fields.Nested(ProtocolSchema)
+    records = fields.Integer()
+    within = fields.Integer()
+    outside = fields.Integer()
+    unknown = fields.Integer(metadata={"description": "Year or language unknown: not outside"})
+    unknown_year = fields.Integer()
+    unknown_language = fields.Integer()
+    outside_by_reason = fields.Dict(keys=fields.String(), values=fields.Integer())
+    removed = fields.Integer(metadata={"description": "Already excluded before screening"})
+    to_exclude = fields.Integer(metadata={"description": "Outside, nobody has screened them"})
+    to_exclude_ids = fields.List(fields.Integer())
+    screened = fields.Integer(metadata={"description": "Outside but decided by a reviewer"})
+    screened_ids = fields.List(fields.Integer())
+    to_restore = fields.Integer(metadata={"description": "Excluded, but within the limits now"})
+    to_restore_ids = fields.List(fields.Integer())
+    reason = fields.String()
+
+
+class LimitsApplySchema(ma.Schema):
+    excluded = fields.Integer()
+    excluded_ids = fields.List(fields.Integer())
+    restored = fields.Integer()
+    restored_ids = fields.List(fields.Integer())
+    screened = fields.Integer()
+    screened_ids = fields.List(fields.Integer())
+    removed = fields.Integer()
+    unknown = fields.Integer()
+    reason = fields.String()

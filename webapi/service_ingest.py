@@ -614,8 +614,10 @@ class IngestService:
         k: int = 10,
         filter: str = "all",
         viewer: Viewer | None = None,
+        limits: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Records nearest to a natural-language question, with cosine scores, best first."""
+        """Records nearest to a natural-language question, with cosine scores, best first;
+        ``limits``: only those within, outside or unknown to the protocol's search limits."""
         if not question or not question.strip():
             raise ValidationError("the question is empty", field="q")
         if k < 1 or k > 1000:
@@ -637,6 +639,12 @@ class IngestService:
                     [i for i, d in decided.items() if label is None or d["label"] == label],
                     dtype=np.int64,
                 )
+        if limits is not None:
+            verdicts = self.store.limit_verdicts(target.project_id)
+            wanted = np.array(
+                [i for i, v in verdicts.items() if v.status == limits], dtype=np.int64
+            )
+            allowed = wanted if allowed is None else np.intersect1d(allowed, wanted)
         ids, scores = state.index.search(self.encoder.encode_query(question), k, allowed)
         records = self.store.records_by_id(target.project_id, [int(i) for i in ids])
         decisions = self.store.current_decisions(

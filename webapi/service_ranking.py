@@ -20,6 +20,7 @@ from index.consensus import Viewer
 from index.corpus import embed_texts
 from index.dedup import DedupKeys
 from index.errors import ValidationError
+from index.limits import SearchLimits, is_limit_exclusion, record_languages
 from index.store import Project
 
 from .models import FittedModels
@@ -206,13 +207,14 @@ class RankingService:
         key = self._state_key(project_id)
         project = self.store.project(project_id)
         state = self.vectors(project_id)
-        decided = {
-            record_id: d["label"] for record_id, d in self.store.final_decisions(project_id).items()
-        }
+        finals = self.store.final_decisions(project_id)
+        decided = {record_id: d["label"] for record_id, d in finals.items()}
+        # Records excluded as outside the search limits left the pool but teach nothing about
+        # relevance (an old or foreign-language record may well be on topic).
         labelled = sorted(
             (state.rows[r], int(label == "include"))
             for r, label in decided.items()
-            if label != "maybe" and r in state.rows
+            if label != "maybe" and r in state.rows and not is_limit_exclusion(finals[r])
         )
         rows = np.array([row for row, _ in labelled], dtype=np.int64)
         y = np.array([flag for _, flag in labelled], dtype=np.int64)
@@ -426,12 +428,14 @@ class RankingService:
         themes = self._theme_suggestions(ranking, self.models.take(ranking.features, top))
         nearest = self._nearest_includes(ranking, state.matrix[top], k)
         items = []
+        limits = SearchLimits.of(target.settings)
         for position, record in enumerate(records):
             scored = position < len(top) and ranking.scores is not None
             items.append(
                 {
                     "rank": position + 1,
                     **record,
+                    "search_limits": limits.check_record(record).to_dict(),
                     "score": round(float(ranking.scores[top[position]]), 6) if scored else None,
                     "mode": ranking.mode if scored else "none",
                     "themes": themes[position] if position < len(top) else [],
@@ -573,15 +577,28 @@ class RankingService:
         the queue's own ranking score under the project's model, z-scored over the hits, else
         the similarity the queue's cold start uses; ``probability``: the model's calibrated
         P(include); ``position`` is the record's place in the input): suggested themes, and
-        the screened record each one duplicates, with that record's current decision."""
+        the screened record each one duplicates, with that record's current decision.
+
+        Hits outside the project's search limits (``index.limits``) are not ranked: they come
+        last, without a score, with the limits they break (``search_limits``); the scores are
+        z-scored over the hits within (or unknown to) the limits only."""
         if not records:
             raise ValidationError("no records given", field="records")
         target = self.project(project)
         ranking = self._ranking(target.project_id)
+        limits = SearchLimits.of(target.settings)
+        verdicts = [limits.check(r.year, record_languages(r.extra)) for r in records]
         texts = [record.text for record in records]
-        with_text = [i for i, text in enumerate(texts) if text]
-        if not with_text:
+        if not any(texts):
             raise ValidationError("no record has a title or an abstract", field="records")
+        with_text = [i for i, text in enumerate(texts) if text and verdicts[i].status != "outside"]
+        if not with_text:
+            return _unranked(
+                records,
+                verdicts,
+                self.store.dedup_index(target.project_id),
+                self.store.final_decisions(target.project_id),
+            )
         vectors = embed_texts(self.store, self.encoder, [texts[i] for i in with_text])
         X = self.models.new_features(
             self.features(ranking.vectors), vectors, [texts[i] for i in with_text]
@@ -634,11 +651,50 @@ class RankingService:
                         if match
                         else None
                     ),
+                    "search_limits": verdicts[i].to_dict(),
                 }
             )
-        # Best first; records without a score (no text, or no model yet) last, in input order.
-        out.sort(key=lambda c: (c["score"] is None, -(c["score"] or 0.0), c["position"]))
+        # Best first; records without a score (no text, or no model yet) next, in input order;
+        # hits outside the search limits last.
+        out.sort(
+            key=lambda c: (
+                c["search_limits"]["status"] == "outside",
+                c["score"] is None,
+                -(c["score"] or 0.0),
+                c["position"],
+            )
+        )
         return out
+
+
+def _unranked(
+    records: Sequence[Record], verdicts: list[Any], dedup: Any, decisions: dict[int, Any]
+) -> list[dict[str, Any]]:
+    """Hits of which none may be ranked (all outside the limits), in input order."""
+    out = []
+    for i, record in enumerate(records):
+        match = dedup.match(DedupKeys.of(record))
+        out.append(
+            {
+                "position": i,
+                "title": record.title,
+                "year": record.year,
+                "doi": record.doi,
+                "pmid": record.pmid,
+                "score": None,
+                "mode": "none",
+                "probability": None,
+                "themes": [],
+                "nearest_includes": [],
+                "duplicate_of": (
+                    {"record_id": match[0], "reason": match[1], "decision": decisions.get(match[0])}
+                    if match
+                    else None
+                ),
+                "search_limits": verdicts[i].to_dict(),
+            }
+        )
+    return out
 
 
 def _key_of(meta: dict[str, Any]) -> tuple[tuple[int, ...], str]:

@@ -12,6 +12,7 @@ from werkzeug.utils import secure_filename
 from classifier.stopping import stopping_test
 from index.consensus import Viewer
 from index.errors import ValidationError
+from index.limits import is_limit_exclusion
 
 from . import writers
 
@@ -164,6 +165,7 @@ def _first_decided(
         if d["stage"] == "title_abstract"
         and d["record_id"] in current
         and (priors or d["origin"] != "prior")
+        and not is_limit_exclusion(current[d["record_id"]])  # removed before screening
     ]
     decided.sort(key=lambda d: d["origin"] != "prior")  # stable: time order within each
     return list(dict.fromkeys(d["record_id"] for d in decided))

@@ -284,8 +284,10 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
         limit: int = 50,
         offset: int = 0,
         viewer: Viewer | None = None,
+        limits: str | None = None,
     ) -> dict[str, Any]:
-        """A page of records with their current decision and themes, and the total."""
+        """A page of records with their current decision and themes, and the total;
+        ``limits``: only those within, outside or unknown to the search limits."""
         target = self.project(project)
         if theme is not None and theme not in {t.name for t in target.themes}:
             raise NotFoundError(f"no theme {theme!r} in project {target.name!r}")
@@ -297,6 +299,7 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
             limit=limit,
             offset=offset,
             viewer=viewer,
+            limits=limits,
         )
         return {"total": total, "offset": offset, "limit": limit, "items": items}
 

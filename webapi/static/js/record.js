@@ -41,6 +41,16 @@ export function sourceLine(record) {
   }
   if (!doi && record.url && /^https?:\/\//i.test(record.url))
     parts.push(externalLink(record.url, "Link", "to the record"));
+  // Outside the protocol's search limits (years, languages): flagged until a maintainer acts.
+  const limits = record.search_limits;
+  if (limits && limits.status === "outside")
+    parts.push(
+      h(
+        "span",
+        { class: "limits-flag", title: limits.reasons.join("; ") },
+        `Outside search limits: ${limits.reasons.join("; ")}`,
+      ),
+    );
   const line = h("p", { class: "source" });
   parts.forEach((part, i) =>
     line.append(...(i ? [h("span", { class: "sep", "aria-hidden": "true" }, "·"), part] : [part])),

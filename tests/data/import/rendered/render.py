@@ -132,6 +132,7 @@ def xml_medline(article: ET.Element) -> list[str]:
         last = author.findtext("LastName")
         lines += [f"FAU - {last}, {author.findtext('ForeName')}"]
         lines += [f"AU  - {last} {author.findtext('Initials')}"]
+    lines += [f"LA  - {language.text}" for language in body.findall("Language")]
     lines += [f"PT  - {t.text}" for t in body.findall("PublicationTypeList/PublicationType")]
     lines += [f"TA  - {citation.findtext('MedlineJournalInfo/MedlineTA')}"]
     lines += medline_field("JT", text_of(body.find("Journal/Title")))

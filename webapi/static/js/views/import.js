@@ -282,8 +282,17 @@ export async function show(main, { project, alive }) {
       const duplicates = summaries.reduce((n, s) => n + s.duplicates, 0);
       statusText.textContent = "Done.";
       const sentence = `Imported ${plural(summaries.length, "file")}: ${plural(added, "record")} added, ${plural(duplicates, "duplicate")} set aside.`;
+      // Flagged at import: records outside the protocol's search limits (settings).
+      const outside = summaries.reduce((n, s) => n + (s.outside_limits || 0), 0);
       result.append(
         h("p", { class: "success" }, sentence),
+        outside
+          ? h(
+              "p",
+              { class: "notice", id: "import-outside-limits" },
+              `${plural(outside, "new record")} ${outside === 1 ? "is" : "are"} outside the search limits; a maintainer can exclude them in Settings.`,
+            )
+          : "",
         summaryTable(summaries),
         h(
           "p",

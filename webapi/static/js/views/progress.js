@@ -70,7 +70,11 @@ function flow(progress) {
       null,
       row("Records identified", progress.identified),
       row("Duplicates removed", progress.duplicates, true),
-      row("Records to screen", progress.records),
+      // Excluded before screening by the protocol's search limits (PRISMA: other reasons).
+      progress.removed_outside_limits
+        ? row("Outside the search limits, removed", progress.removed_outside_limits, true)
+        : null,
+      row("Records to screen", toScreen(progress)),
       row("without title or abstract", progress.without_text, true),
       row("Screened", progress.screened),
       row("Included", progress.included, true),
@@ -79,6 +83,11 @@ function flow(progress) {
       row("Not screened yet", progress.unscreened),
     ),
   );
+}
+
+/** Records to screen at title/abstract: after duplicates and records outside the limits. */
+function toScreen(progress) {
+  return progress.records - (progress.removed_outside_limits || 0);
 }
 
 /** Both stages side by side: final counts and, in double screening, how the team is doing. */
@@ -272,7 +281,7 @@ export async function show(main, { project, alive }) {
   const double = progress.mode === "double";
   const mine = progress.mine;
   const estimate = progress.estimate;
-  const share = progress.records ? progress.screened / progress.records : 0;
+  const share = toScreen(progress) ? progress.screened / toScreen(progress) : 0;
   const words = estimateWords(estimate);
   const remaining = stat(
     "stat-remaining",
@@ -295,7 +304,7 @@ export async function show(main, { project, alive }) {
     ),
   );
   const screenedBar = h("progress", {
-    max: Math.max(progress.records, 1),
+    max: Math.max(toScreen(progress), 1),
     value: progress.screened,
     "aria-label": "Share of records screened",
   });
@@ -308,7 +317,7 @@ export async function show(main, { project, alive }) {
       stat(
         "stat-screened",
         "Screened",
-        `${progress.screened.toLocaleString()} / ${progress.records.toLocaleString()}`,
+        `${progress.screened.toLocaleString()} / ${toScreen(progress).toLocaleString()}`,
         h("span", null, screenedBar, ` ${percent(share)}`),
       ),
       stat(

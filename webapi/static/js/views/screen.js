@@ -435,7 +435,7 @@ export async function show(main, ctx) {
         h("span", { class: "chip chip-opened" }, state.reason || "Opened record"),
         state.from === "search"
           ? h("a", { class: "back-link", id: "back-to-search", href: searchHash() }, "← Back to the results")
-          : null,
+          : "", // Element.append writes null as the text "null"
         decisionLine(state.decision),
       );
     }

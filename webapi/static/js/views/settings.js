@@ -13,6 +13,7 @@ import {
   STAGES,
   reasonsOf,
 } from "../ui.js";
+import { limitsSection } from "./limits.js";
 
 const DECISION_ACTIONS = new Set(["decision", "decision.change", "resolution"]);
 const RANKED_BY = {
@@ -503,6 +504,7 @@ export async function show(main, ctx) {
       modeSection(view, started),
       modelSection(view, model),
       reasonsSection(view),
+      limitsSection(view),
       themesSection(view),
       membersSection(view, members, reviewers),
     ),
