@@ -116,6 +116,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         audit,
         conflicts,
         decisions,
+        evidence,
         health,
         job_routes,
         progress,
@@ -142,6 +143,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         search,
         progress,
         audit,
+        evidence,
     ):
         api.register_blueprint(module.blp)
     from . import pages

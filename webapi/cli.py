@@ -286,11 +286,19 @@ def train(ctx: click.Context, project: str, as_json: bool) -> None:
     default=None,
     help="File to write; standard output when left out.",
 )
+@click.option(
+    "--study-type",
+    type=click.Choice(["review", "rct", "quantitative", "qualitative", "guideline", "other"]),
+    default=None,
+    help="Only records of this study type.",
+)
 @click.pass_context
 @_fails_cleanly
-def export(ctx: click.Context, project: str, fmt: str, output: Path | None) -> None:
-    """Export the project's records with decisions, reviewers, themes and notes."""
-    _, _, text = _service(ctx).export(project, fmt, actor=_actor())
+def export(
+    ctx: click.Context, project: str, fmt: str, output: Path | None, study_type: str | None
+) -> None:
+    """Export the project's records with decisions, reviewers, themes, notes and study type."""
+    _, _, text = _service(ctx).export(project, fmt, actor=_actor(), study_type=study_type)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -900,3 +908,7 @@ def audit(ctx: click.Context, project: str | None, as_json: bool, as_csv: bool) 
         for e in events:
             detail = json.dumps(e["detail"], ensure_ascii=False, sort_keys=True)
             click.echo(f"{e['created_at']}  {e['actor'] or '-'}  {e['action']}  {detail}")
+
+
+# Commands of their own modules, registered on ``main`` when imported.
+from . import cli_evidence  # noqa: E402, F401

@@ -20,7 +20,8 @@ class Search(MethodView):
         """The records nearest to a question, best first, with cosine scores.
 
         ``project`` is the project's id or name; ``filter`` limits hits to all, unscreened,
-        screened, included or excluded records, by the decision the caller may see.
+        screened, included or excluded records, by the decision the caller may see;
+        ``study_type`` to records of that study type.
         """
         access = project_access(project)
         return current_app.extensions["screenwise"].search(
@@ -29,4 +30,5 @@ class Search(MethodView):
             k=args["k"],
             filter=args["filter"],
             viewer=access.viewer,
+            study_type=args.get("study_type"),
         )

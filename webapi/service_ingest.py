@@ -226,6 +226,9 @@ class IngestService:
             del parsed  # the records are stored: free them before embedding
             job = self.store.job(job["job_id"])
         project_id = job["project_id"]
+        # Study types (metadata, else the text classifier: linear in the records), within the
+        # embed phase: a resumed job types only the records still untyped.
+        self.classify_study_types(project_id)
         report = self.embed_pending(project_id, progress=progress)
         self._build_index(project_id, progress)
         project = self.store.project(project_id)
@@ -485,8 +488,10 @@ class IngestService:
         k: int = 10,
         filter: str = "all",
         viewer: Viewer | None = None,
+        study_type: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Records nearest to a natural-language question, with cosine scores, best first."""
+        """Records nearest to a natural-language question, with cosine scores, best first;
+        ``study_type`` keeps only records of that type."""
         if not question or not question.strip():
             raise ValidationError("the question is empty", field="q")
         if k < 1 or k > 1000:
@@ -508,6 +513,12 @@ class IngestService:
                     [i for i, d in decided.items() if label is None or d["label"] == label],
                     dtype=np.int64,
                 )
+        if study_type is not None:
+            typed = self.store.study_types(target.project_id)
+            of_type = np.array(
+                [i for i, t in typed.items() if t["study_type"] == study_type], dtype=np.int64
+            )
+            allowed = of_type if allowed is None else np.intersect1d(allowed, of_type)
         ids, scores = state.index.search(self.encoder.encode_query(question), k, allowed)
         records = self.store.records_by_id(target.project_id, [int(i) for i in ids])
         decisions = self.store.current_decisions(
@@ -521,6 +532,7 @@ class IngestService:
                 "title": r["title"],
                 "year": r["year"],
                 "decision": (decisions.get(r["record_id"]) or {}).get("label"),
+                "study_type": r.get("study_type"),
             }
             for r, score in zip(records, scores, strict=True)
         ]
