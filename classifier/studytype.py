@@ -217,7 +217,7 @@ _QUALITATIVE = re.compile(
 _GUIDELINE_TITLE = re.compile(
     r"\b(guidelines?|guidance|consensus\s+statement|position\s+(statement|paper)|"
     r"recommendations|policy|policies|practice\s+parameters?|standards?\s+of\s+care|"
-    r"white\s+paper|strategy|framework|act\s+\d{4}|code\s+of\s+(practice|conduct))\b",
+    r"white\s+paper|act\s+\d{4}|code\s+of\s+(practice|conduct))\b",
     _R,
 )
 _GUIDELINE_TEXT = re.compile(
@@ -244,30 +244,68 @@ def rule_type(title: str, abstract: str) -> tuple[str | None, bool]:
     strong (a design named in the title, or a review, trial, qualitative or guideline
     statement in the abstract) rather than the weak fallbacks (statistics: other
     quantitative; nothing: ``None``)."""
-    title, abstract = title or "", abstract or ""
-    if _REVIEW.search(title):
-        return "review", True
-    if _GUIDELINE_TITLE.search(title) and not _RCT.search(title):
-        return "guideline", True
-    if _RCT.search(title):
-        return "rct", True
-    if _QUALITATIVE.search(title):
-        return "qualitative", True
-    if _NARRATIVE_REVIEW_TITLE.search(title):
-        return "review", True
-    if _REVIEW.search(abstract):
-        return "review", True
-    if _GUIDELINE_TEXT.search(abstract):
-        return "guideline", True
-    if _RCT.search(abstract):
-        return "rct", True
-    if len(_QUALITATIVE.findall(abstract)) >= 1 and not _QUANTITATIVE_STATS.search(abstract):
-        return "qualitative", True
-    if _QUANTITATIVE.search(title) or _QUANTITATIVE.search(abstract):
+    for text, in_title in ((title or "", True), (abstract or "", False)):
+        low = text.lower()
+        if _has(low, _REVIEW_KEYS) and _REVIEW.search(text):
+            return "review", True
+        if (
+            in_title
+            and _has(low, _GUIDELINE_KEYS)
+            and _GUIDELINE_TITLE.search(text)
+            and not (_has(low, _RCT_KEYS) and _RCT.search(text))
+        ):
+            return "guideline", True
+        if not in_title and _has(low, _GUIDELINE_KEYS) and _GUIDELINE_TEXT.search(text):
+            return "guideline", True
+        if _has(low, _RCT_KEYS) and _RCT.search(text):
+            return "rct", True
+        # A qualitative word beside test statistics is a quantitative study's aside.
+        if (
+            _has(low, _QUALITATIVE_KEYS)
+            and _QUALITATIVE.search(text)
+            and (in_title or not _QUANTITATIVE_STATS.search(text))
+        ):
+            return "qualitative", True
+        if in_title and "review" in low and _NARRATIVE_REVIEW_TITLE.search(text):
+            return "review", True
+    if _QUANTITATIVE.search(title or "") or _QUANTITATIVE.search(abstract or ""):
         return "quantitative", False
     return None, False
 
 
+def _has(low: str, keys: tuple[str, ...]) -> bool:
+    """Whether any key occurs in the lower-cased text: a cheap test before a regex (most
+    texts hold none of a pattern's words, and the regexes scan every position)."""
+    return any(key in low for key in keys)
+
+
+_REVIEW_KEYS = ("review", "meta", "synthes", "searched")
+_GUIDELINE_KEYS = (
+    "guid",
+    "consensus",
+    "position",
+    "recommend",
+    "polic",
+    "practice parameter",
+    "standard",
+    "white paper",
+    "act ",
+    "code of",
+    "document",
+)
+_RCT_KEYS = ("random", "placebo", "blind")
+_QUALITATIVE_KEYS = (
+    "qualitative",
+    "interview",
+    "focus group",
+    "thematic",
+    "grounded",
+    "phenomenolog",
+    "ethnograph",
+    "framework analysis",
+    "narrative inquiry",
+    "lived experience",
+)
 _QUANTITATIVE_STATS = re.compile(
     r"\b(p\s*[<=>]\s*0?\.\d|odds\s+ratios?|hazard\s+ratios?|confidence\s+intervals?|"
     r"95\s*%|regression|statistically\s+significant)",

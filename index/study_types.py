@@ -41,6 +41,16 @@ class StudyTypeStore:
         )
         return {int(r[0]): {"study_type": r[1], "source": r[2]} for r in rows}
 
+    def study_type_counts(self, project_id: int) -> dict[str, int]:
+        """Non-duplicate records per study type; ``None`` counts those not typed yet."""
+        rows = self._query(
+            "SELECT t.study_type, COUNT(*) FROM records r LEFT JOIN record_study_types t"
+            " USING (record_id) WHERE r.project_id = ? AND r.duplicate_of IS NULL"
+            " GROUP BY t.study_type",
+            (project_id,),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def typing_inputs(self, project_id: int) -> list[dict[str, Any]]:
         """What the study-type pass reads of each non-duplicate record, by record id:
         ``record_id``, ``title``, ``abstract``, ``ref_type``, ``extra`` and its current

@@ -13,7 +13,6 @@ from .schemas import (
     EvidenceMapSchema,
     EvidenceQuerySchema,
     RecordSchema,
-    StudyTypeFacetQuerySchema,
     StudyTypeFacetSchema,
     StudyTypeUpdateSchema,
 )
@@ -32,16 +31,13 @@ EVIDENCE_CONTENT = {
 
 @blp.route("/<project>/study-types")
 class StudyTypes(MethodView):
-    @blp.arguments(StudyTypeFacetQuerySchema, location="query")
     @blp.response(200, StudyTypeFacetSchema(many=True))
     @blp.problems(404)
-    def get(self, args: dict, project: str) -> list[dict]:
-        """Records per study type (every type, then those not typed yet), among the records
-        of ``status`` as the caller sees them: the facet counts of the records list."""
+    def get(self, project: str) -> list[dict]:
+        """The project's records per study type (every type, then those not typed yet while
+        an import runs): the counts beside the study-type filter."""
         access = project_access(project)
-        return current_app.extensions["screenwise"].study_type_facets(
-            access.project.project_id, status=args["status"], viewer=access.viewer
-        )
+        return current_app.extensions["screenwise"].study_type_facets(access.project.project_id)
 
 
 @blp.route("/<project>/records/<int:record_id>/study-type")

@@ -924,10 +924,6 @@ class StudyTypeUpdateSchema(ma.Schema):
     study_type = fields.String(required=True, validate=validate.OneOf(STUDY_TYPES))
 
 
-class StudyTypeFacetQuerySchema(ma.Schema):
-    status = fields.String(load_default="all", validate=validate.OneOf(STATUSES))
-
-
 class StudyTypeFacetSchema(ma.Schema):
     study_type = fields.String()
     label = fields.String()

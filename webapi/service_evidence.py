@@ -7,7 +7,6 @@ records whose metadata named a type. Requests only read them."""
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from typing import Any
 
 from classifier.studytype import (
@@ -17,7 +16,6 @@ from classifier.studytype import (
     from_metadata,
     metadata_values,
 )
-from index.consensus import Viewer
 from index.errors import ValidationError
 
 from . import evidence_map as emap
@@ -61,25 +59,17 @@ class StudyTypeService:
         )
         return {"metadata": len(by_metadata), "model": len(predicted), "written": written}
 
-    def study_type_facets(
-        self, project: str | int, *, status: str = "all", viewer: Viewer | None = None
-    ) -> list[dict[str, Any]]:
-        """Records per study type (non-duplicates, by ``status`` as the records list reads
-        it), every type listed, untyped ones last."""
-        target = self.project(project)
-        items, _ = self.store.records(target.project_id, status=status, viewer=viewer)
-        counts = Counter(item.get("study_type") or emap.UNTYPED for item in items)
+    def study_type_facets(self, project: str | int) -> list[dict[str, Any]]:
+        """The project's records (duplicates left out) per study type, every type listed,
+        then those not typed yet (an import still running) when there are any."""
+        counts = self.store.study_type_counts(self.project(project).project_id)
         facets = [
             {"study_type": kind, "label": LABELS[kind], "records": counts.get(kind, 0)}
             for kind in STUDY_TYPES
         ]
-        if counts.get(emap.UNTYPED):
+        if counts.get(None):
             facets.append(
-                {
-                    "study_type": emap.UNTYPED,
-                    "label": "Not typed yet",
-                    "records": counts[emap.UNTYPED],
-                }
+                {"study_type": emap.UNTYPED, "label": "Not typed yet", "records": counts[None]}
             )
         return facets
 
