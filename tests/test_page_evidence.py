@@ -24,9 +24,10 @@ from tests.test_page import page as page
 THEMES = DATA / "themes" / "cohen_drug_classes.csv"
 
 
-def themed_project(service, tmp_path: Path) -> Counter:
+def themed_project(service, tmp_path: Path, *, ignore_labels: bool = False) -> Counter:
     """60 real records of the Cohen theme set (some with two themes), two of every three
-    included; returns the included records per theme."""
+    included (unless ``ignore_labels``: all to screen); returns the included records per
+    theme."""
     with THEMES.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     chosen = [r for r in rows if ";" in r["theme"]][:3]
@@ -38,7 +39,7 @@ def themed_project(service, tmp_path: Path) -> Counter:
         for i, row in enumerate(chosen):
             fields = [row[k] for k in ("record_id", "pmid", "title", "abstract", "theme")]
             writer.writerow([*fields, int(i % 3 != 2)])
-    service.import_files("map", [path])
+    service.import_files("map", [path], ignore_labels=ignore_labels)
     included = [r for i, r in enumerate(chosen) if i % 3 != 2]
     return Counter(t.strip() for r in included for t in r["theme"].split(";"))
 
@@ -106,3 +107,33 @@ def test_search_by_study_type(page, screenshot_dir, service, tmp_path):
     assert kinds == {"Randomised trial ·"}
     assert page.locator(".hit").count() == min(20, typed["rct"])
     shoot(page, screenshot_dir, "search-by-study-type")
+
+
+@pytest.mark.browser
+def test_a_reviewer_corrects_the_study_type_while_screening(
+    page, screenshot_dir, service, tmp_path
+):
+    themed_project(service, tmp_path, ignore_labels=True)
+    pid = service.project("map").project_id
+    sign_in(page, make_reviewer(service, "ann", admin=True), "#/p/1/screen")
+    page.wait_for_selector("#record[aria-busy=false] #record-title")
+    page.wait_for_selector("#record[aria-busy=false] #record-study-type")
+    record_id = int(page.locator("#record").get_attribute("data-record-id"))
+    stored = service.store.study_types(pid)[record_id]
+    assert page.input_value("#record-study-type") == stored["study_type"]
+    other = "qualitative" if stored["study_type"] != "qualitative" else "other"
+    page.select_option("#record-study-type", other)
+    page.wait_for_function(
+        "() => document.querySelector('#record-study-type-source')?.textContent"
+        " === 'set by a reviewer'"
+    )
+    assert service.store.study_types(pid)[record_id] == {
+        "study_type": other,
+        "source": "reviewer",
+    }
+    # Keys pressed in the select choose a type, never decide the record.
+    page.focus("#record-study-type")
+    page.keyboard.press("i")
+    assert service.store.final_decisions(pid).get(record_id) is None
+    assert_controls_labelled(page)
+    shoot(page, screenshot_dir, "screen-study-type")

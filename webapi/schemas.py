@@ -373,6 +373,11 @@ class BibliographicSchema(ma.Schema):
     pmid = fields.String()
     url = fields.String()
     keywords = fields.List(fields.String())
+    study_type = fields.String(allow_none=True, validate=validate.OneOf(STUDY_TYPES))
+    study_type_source = fields.String(
+        allow_none=True,
+        metadata={"description": "metadata (the export's own), model (the text) or reviewer"},
+    )
 
 
 class RecordSchema(BibliographicSchema):
@@ -387,8 +392,6 @@ class RecordSchema(BibliographicSchema):
     duplicate_reason = fields.String(allow_none=True)
     decision = fields.Nested(DecisionSchema, allow_none=True)
     themes = fields.List(fields.String())
-    study_type = fields.String(allow_none=True, validate=validate.OneOf(STUDY_TYPES))
-    study_type_source = fields.String(allow_none=True)
 
 
 class StageQuerySchema(ma.Schema):

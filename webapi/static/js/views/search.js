@@ -2,6 +2,7 @@
 
 import { api } from "../api.js";
 import { h, highlight, labelBadge, plural, termsOf } from "../dom.js";
+import { STUDY_TYPES } from "../record.js";
 import { announce } from "../ui.js";
 
 const FILTERS = {
@@ -10,16 +11,6 @@ const FILTERS = {
   screened: "Screened",
   included: "Included",
   excluded: "Excluded",
-};
-
-// Study types (classifier/studytype.py): the search narrows to one, with its records counted.
-const STUDY_TYPES = {
-  review: "Systematic or scoping review",
-  rct: "Randomised trial",
-  quantitative: "Other quantitative study",
-  qualitative: "Qualitative study",
-  guideline: "Guideline or policy document",
-  other: "Other",
 };
 
 export async function show(main, { project, params, alive }) {
