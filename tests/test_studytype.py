@@ -218,3 +218,16 @@ def test_a_version_3_store_gains_the_table(tmp_path):
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "record_study_types" in tables
     conn.close()
+
+
+def test_a_store_from_before_study_types_is_typed_by_an_embed_job(service):
+    service.import_files("p", [PUBMED_XML])
+    pid = service.project("p").project_id
+    with service.store.transaction() as conn:  # what a schema-3 store migrated to 4 holds
+        conn.execute("DELETE FROM record_study_types")
+    assert service.store.study_type_counts(pid) == {None: 10}
+    [job_id] = service.resume_embedding()
+    service.run_job(job_id, raise_errors=True)
+    assert service.store.job(job_id)["state"] == "done"
+    assert None not in service.store.study_type_counts(pid)
+    assert service.resume_embedding() == []

@@ -190,6 +190,7 @@ class JobService:
             raise failure
 
     def _run_embed(self: Screenwise, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        self.classify_study_types(job["project_id"])  # records stored before study types
         report = self.embed_pending(job["project_id"], progress=progress)
         self._build_index(job["project_id"], progress)
         return {"embedded": report.embedded, "without_text": report.without_text}
@@ -242,13 +243,17 @@ class JobService:
         return sent
 
     def resume_embedding(self: Screenwise, *, actor: str = "") -> list[str]:
-        """An embedding job for every project with records still to embed and no job of its
-        own queued or running. Returns their ids."""
+        """An embedding job for every project with records still to embed (or to type: a store
+        from before study types) and no job of its own queued or running. Returns their
+        ids."""
         started = []
         busy = {j["project_id"] for j in self.store.jobs(states=ACTIVE, limit=10_000)}
         for project in self.store.projects():
             pid = project.project_id
-            if pid in busy or not self.store.pending_vectors(pid, self.embedding_model_id):
+            if pid in busy or not (
+                self.store.pending_vectors(pid, self.embedding_model_id)
+                or self.store.study_type_counts(pid).get(None)
+            ):
                 continue
             job = self._create_job("embed", project_id=pid, params={}, actor=actor or "server")
             self._submit(job)
