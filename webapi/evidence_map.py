@@ -124,7 +124,11 @@ def _figure(data: dict[str, Any]):
     rows = data["rows"]
     matrix = np.array([row["counts"] for row in rows] or [[0] * len(data["columns"])], float)
     n_rows, n_cols = matrix.shape
-    width = max(6.0, 2.8 + 1.15 * n_cols)
+    # Study types get wide cells for their labels; years (a column each, perhaps decades of
+    # them) narrow ones, with smaller counts, so that the figure stays a page wide or so.
+    cell = 1.15 if data["by"] == "study_type" else 0.55
+    cell_font = 10 if cell > 1 or n_cols <= 30 else 8
+    width = max(6.0, 2.8 + cell * n_cols)
     height = max(2.6, 1.6 + 0.48 * n_rows)
     fig = Figure(figsize=(width, height))
     ax = fig.add_axes((0.26, 0.32 if data["by"] == "study_type" else 0.2, 0.62, 0.58))
@@ -157,7 +161,7 @@ def _figure(data: dict[str, Any]):
                 ha="center",
                 va="center",
                 color=colour,
-                fontsize=10,
+                fontsize=cell_font,
                 gid=f"cell-{i}-{j}",
             )
     ax.set_xticks(np.arange(-0.5, n_cols, 1), minor=True)
