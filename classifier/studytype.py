@@ -193,8 +193,11 @@ def from_metadata(values: Iterable[str]) -> str | None:
 _R = re.IGNORECASE
 _REVIEW = re.compile(
     r"\b(systematic(ally)?\s+(literature\s+|mapping\s+)?review|scoping\s+review|"
-    r"meta-?analy[sz](is|es)|umbrella\s+review|rapid\s+review|integrative\s+review|"
+    r"meta[-\s]?analy[sz](is|es)|umbrella\s+review|rapid\s+review|integrative\s+review|"
     r"realist\s+(review|synthesis)|evidence\s+synthesis|mapping\s+review|literature\s+review|"
+    r"(systematic\s+)?mapping\s+stud(y|ies)|tertiary\s+study|literature\s+survey|"
+    r"survey\s+of\s+(the\s+)?(literature|studies|research|experiments|empirical)|"
+    r"reviewing\s+(\d+\s+years|the\s+(literature|evidence|research))|"
     r"review\s+of\s+(the\s+)?(literature|evidence|studies|trials|research)|"
     r"we\s+(systematically\s+)?(searched|reviewed)\s+(medline|pubmed|embase|cinahl|the\s+"
     r"(literature|cochrane)|electronic\s+databases|databases))",
@@ -279,7 +282,7 @@ def _has(low: str, keys: tuple[str, ...]) -> bool:
     return any(key in low for key in keys)
 
 
-_REVIEW_KEYS = ("review", "meta", "synthes", "searched")
+_REVIEW_KEYS = ("review", "meta", "synthes", "searched", "mapping", "tertiary", "survey")
 _GUIDELINE_KEYS = (
     "guid",
     "consensus",
