@@ -103,6 +103,20 @@ def test_rules_read_designs_that_real_abstracts_state():
     assert rule_type(first["title"], first["abstract"]) == ("rct", True)
 
 
+def test_most_systematic_reviews_of_a_tertiary_study_read_as_reviews():
+    """Kitchenham 2010's included records are the systematic reviews a tertiary study kept:
+    a real label of one design (bench/studytype.py: 29 of 45)."""
+    with (DATA / "screening" / "Kitchenham_2010.csv").open(encoding="utf-8", newline="") as f:
+        reviews = [r for r in csv.DictReader(f) if r["label_included"] == "1"]
+    predicted = (
+        StudyTypeClassifier()
+        .fit([], [])
+        .predict([r["title"] for r in reviews], [r["abstract"] for r in reviews])
+    )
+    assert len(reviews) == 45
+    assert predicted.count("review") >= 27
+
+
 def test_classifier_without_training_data_uses_rules_and_other():
     rows = _adhd_rows()[:50]
     model = StudyTypeClassifier().fit([], [])
