@@ -326,9 +326,11 @@ class StudyTypeClassifier:
     """Study type from title and abstract: keyword rules, plus a TF-IDF logistic regression
     learned from records whose metadata names their type (``fit``), when there are enough.
 
-    ``predict`` returns, per record, the title's strong rule when one fires, else the model's
-    type when it was fitted, else the abstract's rules, else ``"other"``.
-    ``classes_`` are the types the model learned (empty without a model).
+    ``predict`` returns, per record, the type a design named in the title gives when there is
+    one; else the model's type when it was fitted, unless the abstract states a design of a
+    type the model never learned (qualitative, often); else the abstract's rules; else
+    ``"other"``. ``classes_`` are the types the model learned (empty without a model: fewer
+    than ``min_per_type`` records with text for two types).
     """
 
     def __init__(self, *, min_per_type: int = MIN_TRAINING_PER_TYPE, seed: int = 0) -> None:
@@ -341,7 +343,9 @@ class StudyTypeClassifier:
         unknown = set(types) - set(STUDY_TYPES)
         if unknown:
             raise ValueError(f"unknown study types: {', '.join(sorted(unknown))}")
-        counts = Counter(types)
+        # Records without text teach nothing (and would leave TF-IDF without a vocabulary).
+        with_text = [i for i, text in enumerate(texts) if text and text.strip()]
+        counts = Counter(types[i] for i in with_text)
         kept = sorted(t for t, n in counts.items() if n >= self.min_per_type)
         self.training_counts_ = dict(counts)
         self.vectorizer_ = None
@@ -352,11 +356,15 @@ class StudyTypeClassifier:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        rows = [i for i, t in enumerate(types) if t in kept]
-        self.vectorizer_ = TfidfVectorizer(
+        rows = [i for i in with_text if types[i] in kept]
+        vectorizer = TfidfVectorizer(
             ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32
         )
-        x = self.vectorizer_.fit_transform([texts[i] for i in rows])
+        try:
+            x = vectorizer.fit_transform([texts[i] for i in rows])
+        except ValueError:  # no term in two records: nothing to learn from
+            return self
+        self.vectorizer_ = vectorizer
         self.model_ = LogisticRegression(
             C=4.0, class_weight="balanced", max_iter=2000, random_state=self.seed
         ).fit(x, [types[i] for i in rows])

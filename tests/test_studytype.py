@@ -135,6 +135,10 @@ def test_classifier_learns_from_records_with_metadata():
     assert len(model.predict([r["title"] for r in rows[:5]], [""] * 5)) == 5
     with pytest.raises(ValueError, match="unknown study types"):
         StudyTypeClassifier().fit(["a"], ["case series"])
+    # Typed records without text (or no word in two of them) fit no model.
+    assert StudyTypeClassifier().fit([""] * 30, ["rct", "other"] * 15).classes_ == ()
+    words = [f"word{i}" for i in range(30)]
+    assert StudyTypeClassifier().fit(words, ["rct", "other"] * 15).classes_ == ()
 
 
 # -- store, service and API -------------------------------------------------------------------
