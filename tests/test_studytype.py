@@ -249,3 +249,15 @@ def test_a_store_from_before_study_types_is_typed_by_an_embed_job(service):
     assert service.store.job(job_id)["state"] == "done"
     assert None not in service.store.study_type_counts(pid)
     assert service.resume_embedding() == []
+
+
+def test_a_failing_study_type_pass_does_not_fail_the_import(service, monkeypatch, caplog):
+    def broken(project, **kwargs):
+        raise RuntimeError("classifier broke")
+
+    monkeypatch.setattr(service, "classify_study_types", broken)
+    [summary] = service.import_files("p", [PUBMED_XML])
+    assert summary["added"] == 10
+    assert "study types not assigned" in caplog.text
+    pid = service.project("p").project_id
+    assert service.store.study_type_counts(pid) == {None: 10}

@@ -190,7 +190,7 @@ class JobService:
             raise failure
 
     def _run_embed(self: Screenwise, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        self.classify_study_types(job["project_id"])  # records stored before study types
+        self.type_new_records(job["project_id"])  # records stored before study types
         report = self.embed_pending(job["project_id"], progress=progress)
         self._build_index(job["project_id"], progress)
         return {"embedded": report.embedded, "without_text": report.without_text}

@@ -59,6 +59,15 @@ class StudyTypeService:
         )
         return {"metadata": len(by_metadata), "model": len(predicted), "written": written}
 
+    def type_new_records(self, project_id: int) -> None:
+        """``classify_study_types`` inside a job: a failure there is logged and leaves the
+        records untyped (the next embedding job or ``screenwise study-types`` types them),
+        never failing the import whose records are stored."""
+        try:
+            self.classify_study_types(project_id)
+        except Exception:  # study types must not stop screening
+            log.exception("project %s: study types not assigned", project_id)
+
     def study_type_facets(self, project: str | int) -> list[dict[str, Any]]:
         """The project's records (duplicates left out) per study type, every type listed,
         then those not typed yet (an import still running) when there are any."""

@@ -228,7 +228,7 @@ class IngestService:
         project_id = job["project_id"]
         # Study types (metadata, else the text classifier: linear in the records), within the
         # embed phase: a resumed job types only the records still untyped.
-        self.classify_study_types(project_id)
+        self.type_new_records(project_id)
         report = self.embed_pending(project_id, progress=progress)
         self._build_index(project_id, progress)
         project = self.store.project(project_id)
