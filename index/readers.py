@@ -278,6 +278,10 @@ def _first(*values: str | None) -> str:
     return next((value.strip() for value in values if value and value.strip()), "")
 
 
+def _as_list(value: str | list[str] | None) -> list[str]:
+    return value if isinstance(value, list) else [value] if value else []
+
+
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in items if item and item.strip()))
 
@@ -408,12 +412,15 @@ def _ris_record(
     pmid = _first(entry.get("pubmed_id"))
     if not pmid and accession.isdigit() and _PUBMED_DATABASE.search(database):
         pmid = accession
+    # M3, the type of work (a database's document type), may name the study type.
+    type_of_work = "; ".join(_unique(_as_list(entry.get("type_of_work"))))
     extra = {
         key: value
         for key, value in (
             ("accession_number", accession),
             ("database", database),
             ("language", _first(entry.get("language"))),
+            ("type_of_work", type_of_work),
         )
         if value
     }
@@ -782,8 +789,15 @@ def _medline_record(fields: list[tuple[str, str]], start: int, name: str) -> Rec
         ref_type=one.get("PT", ""),
         source_id=one["PMID"],
         line=start,
-        extra=_language_extra(values.get("LA", [])),
+        extra=_language_extra(values.get("LA", [])) | _publication_types(values.get("PT", [])),
     )
+
+
+def _publication_types(types: list[str]) -> dict[str, str]:
+    """Every PubMed publication type of a record (``ref_type`` keeps the first), for the
+    study type (``classifier.studytype``)."""
+    kept = _unique([t.strip() for t in types if t.strip()])
+    return {"publication_types": "; ".join(kept)} if kept else {}
 
 
 # PubMed XML ----------------------------------------------------------------------------------
@@ -896,7 +910,10 @@ def _pubmed_article(article: ET.Element, start: int, name: str) -> Record:
         ref_type=_first(body.findtext("PublicationTypeList/PublicationType")),
         source_id=pmid,
         line=start,
-        extra=_language_extra([_text(e) for e in body.findall("Language")]),
+        extra=_language_extra([_text(e) for e in body.findall("Language")])
+        | _publication_types(
+            [_text(e) for e in body.findall("PublicationTypeList/PublicationType")]
+        ),
     )
 
 

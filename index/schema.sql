@@ -221,3 +221,18 @@ CREATE TABLE embedding_generations (
     generation  INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (project_id, model)
 ) WITHOUT ROWID;
+
+-- Each record's study type (schema 4; classifier/studytype.py names the types): from its
+-- export's metadata at import, else the text classifier, or a reviewer's correction. Only
+-- non-duplicate records are typed. Derived data (a classifier pass may fill it again), so
+-- a row is updated in place; a reviewer's correction is also written to the audit trail.
+CREATE TABLE record_study_types (
+    record_id   INTEGER PRIMARY KEY REFERENCES records (record_id) ON DELETE CASCADE,
+    project_id  INTEGER NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,
+    study_type  TEXT NOT NULL CHECK (study_type IN
+                ('review', 'rct', 'quantitative', 'qualitative', 'guideline', 'other')),
+    source      TEXT NOT NULL CHECK (source IN ('metadata', 'model', 'reviewer')),
+    updated_by  TEXT NOT NULL DEFAULT '',
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX record_study_types_project ON record_study_types (project_id, study_type);

@@ -42,8 +42,9 @@ from .limits import (
 )
 from .limits_store import SearchLimitsStore
 from .records import Record
+from .study_types import STUDY_TYPES, StudyTypeStore
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 DecisionLabel = Literal["include", "exclude", "maybe", "undecided"]
 Stage = Literal["title_abstract", "full_text"]
@@ -56,6 +57,8 @@ MODES: tuple[str, ...] = ("single", "double")
 ROLES: tuple[str, ...] = ("reviewer", "resolver", "maintainer")  # each can do what those before can
 
 _JSON_FIELDS = ("authors", "keywords", "extra")
+# A record's study type and where it came from (index/study_types.py), read with the record.
+_STUDY_TYPE_COLUMNS = "t.study_type AS study_type, t.source AS study_type_source"
 
 
 def now() -> str:
@@ -191,7 +194,7 @@ class NewProject:
     question: str = ""
 
 
-class Store(SearchLimitsStore):
+class Store(SearchLimitsStore, StudyTypeStore):
     """All of screenwise's durable state, in one SQLite file (``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
@@ -243,8 +246,8 @@ class Store(SearchLimitsStore):
                     conn.execute(statement)
             if version == 1:
                 _migrate_1_to_2(conn, schema)
-            if version in (1, 2):
-                _create_missing(conn, schema)  # 2 -> 3: the jobs and embedding generations
+            if version in (1, 2, 3):
+                _create_missing(conn, schema)  # 3 -> 4: new tables only
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -851,7 +854,8 @@ class Store(SearchLimitsStore):
         """One record with its current decision (as ``viewer`` may see it, see
         ``current_decisions``) and themes; ``NotFoundError`` if not in the project."""
         rows = self._query(
-            "SELECT r.*, s.filename AS source_file FROM records r JOIN files s USING (file_id)"
+            "SELECT r.*, s.filename AS source_file, " + _STUDY_TYPE_COLUMNS + " FROM records r"
+            " JOIN files s USING (file_id) LEFT JOIN record_study_types t USING (record_id)"
             " WHERE r.project_id = ? AND r.record_id = ?",
             (project_id, record_id),
         )
@@ -877,11 +881,13 @@ class Store(SearchLimitsStore):
         viewer: Viewer | None = None,
         final: bool = False,
         limits: str | None = None,
+        study_type: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of records by screening status (see ``STATUSES``), theme and standing against
-        the search limits (``within``, ``outside``, ``unknown``: ``index.limits``), and the
-        total; the status is that of the decision ``viewer`` sees (``current_decisions``), or
-        of the final decision when ``final`` (exports)."""
+        """A page of records by screening status (see ``STATUSES``), theme, standing against
+        the search limits (``within``, ``outside``, ``unknown``: ``index.limits``) and study
+        type (``study_types.STUDY_TYPES``), and the total; the status is that of the decision
+        ``viewer`` sees (``current_decisions``), or of the final decision when ``final``
+        (exports)."""
         if status not in STATUSES:
             raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
         if limits not in (None, "within", "outside", "unknown"):
@@ -915,6 +921,13 @@ class Store(SearchLimitsStore):
         if limits is not None:
             verdicts = self.limit_verdicts(project_id)
             ids = [i for i in ids if i in verdicts and verdicts[i].status == limits]
+        if study_type is not None:
+            if study_type not in STUDY_TYPES:
+                raise ValidationError(
+                    f"study_type must be one of {', '.join(STUDY_TYPES)}", field="study_type"
+                )
+            typed = self.study_types(project_id)
+            ids = [i for i in ids if (typed.get(i) or {}).get("study_type") == study_type]
         total = len(ids)
         page = ids[offset : offset + limit if limit is not None else None]
         rows = self._rows_by_id(project_id, page)
@@ -933,8 +946,9 @@ class Store(SearchLimitsStore):
         for chunk in _chunks(list(ids), 900):
             marks = ",".join("?" * len(chunk))
             for row in self._query(
-                "SELECT r.*, s.filename AS source_file FROM records r JOIN files s"
-                f" USING (file_id) WHERE r.project_id = ? AND r.record_id IN ({marks})",
+                f"SELECT r.*, s.filename AS source_file, {_STUDY_TYPE_COLUMNS} FROM records r"
+                " JOIN files s USING (file_id) LEFT JOIN record_study_types t USING (record_id)"
+                f" WHERE r.project_id = ? AND r.record_id IN ({marks})",
                 (project_id, *chunk),
             ):
                 out[int(row["record_id"])] = _record_dict(row)

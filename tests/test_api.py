@@ -745,6 +745,10 @@ def test_every_operation_is_exercised_with_its_documented_responses(
     client.get(f"{p}/progress")
     client.get(f"{p}/export")
     client.get(f"{p}/prisma")
+    # Study types and the evidence map (tests/test_studytype.py, tests/test_evidence_map.py).
+    client.get(f"{p}/study-types")
+    client.patch(f"{p}/records/{first}/study-type", json={"study_type": "rct"})
+    client.get(f"{p}/evidence-map")
     # Team screening: people, members, conflicts, audit (tests/test_access.py and others).
     client.get("/api/me")
     client.post("/api/reviewers", json={"name": "bob"})

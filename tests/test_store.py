@@ -254,7 +254,7 @@ def test_a_version_1_store_migrates_and_keeps_its_data(tmp_path):
         with pytest.raises(sqlite3.IntegrityError), store.transaction() as c:
             c.execute("DELETE FROM projects")
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     fresh = tmp_path / "fresh.db"
     Store(fresh).close()
     schema = "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
@@ -280,5 +280,5 @@ def test_a_version_2_store_gains_the_jobs_tables(tmp_path):
         assert s.claim_job("j1", "host:1")["state"] == "running"
         assert s.claim_job("j1", "host:2") is None  # a second delivery does nothing
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()

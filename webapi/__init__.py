@@ -116,6 +116,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         audit,
         conflicts,
         decisions,
+        evidence,
         health,
         job_routes,
         progress,
@@ -144,6 +145,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         progress,
         audit,
         search_limits,
+        evidence,
     ):
         api.register_blueprint(module.blp)
     from . import pages

@@ -295,11 +295,19 @@ def train(ctx: click.Context, project: str, as_json: bool) -> None:
     default=None,
     help="File to write; standard output when left out.",
 )
+@click.option(
+    "--study-type",
+    type=click.Choice(["review", "rct", "quantitative", "qualitative", "guideline", "other"]),
+    default=None,
+    help="Only records of this study type.",
+)
 @click.pass_context
 @_fails_cleanly
-def export(ctx: click.Context, project: str, fmt: str, output: Path | None) -> None:
-    """Export the project's records with decisions, reviewers, themes and notes."""
-    _, _, text = _service(ctx).export(project, fmt, actor=_actor())
+def export(
+    ctx: click.Context, project: str, fmt: str, output: Path | None, study_type: str | None
+) -> None:
+    """Export the project's records with decisions, reviewers, themes, notes and study type."""
+    _, _, text = _service(ctx).export(project, fmt, actor=_actor(), study_type=study_type)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -1002,3 +1010,6 @@ from .cli_limits import limits, protocol  # noqa: E402
 
 main.add_command(protocol)
 main.add_command(limits)
+
+# Commands of their own modules, registered on ``main`` when imported.
+from . import cli_evidence  # noqa: E402, F401

@@ -190,6 +190,7 @@ class JobService:
             raise failure
 
     def _run_embed(self: Screenwise, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        self.type_new_records(job["project_id"])  # records stored before study types
         with self._text_features_beside(job["project_id"], progress) as first_batch:
             report = self.embed_pending(
                 job["project_id"], progress=progress, first_batch=first_batch
@@ -245,13 +246,17 @@ class JobService:
         return sent
 
     def resume_embedding(self: Screenwise, *, actor: str = "") -> list[str]:
-        """An embedding job for every project with records still to embed and no job of its
-        own queued or running. Returns their ids."""
+        """An embedding job for every project with records still to embed (or to type: a store
+        from before study types) and no job of its own queued or running. Returns their
+        ids."""
         started = []
         busy = {j["project_id"] for j in self.store.jobs(states=ACTIVE, limit=10_000)}
         for project in self.store.projects():
             pid = project.project_id
-            if pid in busy or not self.store.pending_vectors(pid, self.embedding_model_id):
+            if pid in busy or not (
+                self.store.pending_vectors(pid, self.embedding_model_id)
+                or self.store.study_type_counts(pid).get(None)
+            ):
                 continue
             job = self._create_job("embed", project_id=pid, params={}, actor=actor or "server")
             self._submit(job)

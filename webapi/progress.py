@@ -71,7 +71,10 @@ class Export(MethodView):
         access = project_access(project, "maintainer")
         service = current_app.extensions["screenwise"]
         filename, media_type, text = service.export(
-            access.project.project_id, args["format"], actor=access.name
+            access.project.project_id,
+            args["format"],
+            actor=access.name,
+            study_type=args.get("study_type"),
         )
         return Response(
             text,

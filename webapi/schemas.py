@@ -16,6 +16,7 @@ from index import Record
 from index.limits import MAX_SEARCHES, MAX_TEXT, checked_protocol
 from index.store import LABELS, ROLES, STAGES, STATUSES, Theme
 from index.store import MODES as SCREENING_MODES
+from index.study_types import STUDY_TYPES
 
 from .services import SEARCH_FILTERS
 from .writers import FORMATS
@@ -122,6 +123,7 @@ class SearchQuerySchema(ma.Schema):
         validate=validate.OneOf(LIMIT_STATUSES),
         metadata={"description": "Only records within, outside or unknown to the search limits"},
     )
+    study_type = fields.String(validate=validate.OneOf(STUDY_TYPES))
 
 
 class SearchHitSchema(ma.Schema):
@@ -131,6 +133,7 @@ class SearchHitSchema(ma.Schema):
     title = fields.String()
     year = fields.Integer(allow_none=True)
     decision = fields.String(allow_none=True)
+    study_type = fields.String(allow_none=True)
 
 
 # -- projects -------------------------------------------------------------------------------
@@ -385,6 +388,11 @@ class BibliographicSchema(ma.Schema):
     pmid = fields.String()
     url = fields.String()
     keywords = fields.List(fields.String())
+    study_type = fields.String(allow_none=True, validate=validate.OneOf(STUDY_TYPES))
+    study_type_source = fields.String(
+        allow_none=True,
+        metadata={"description": "metadata (the export's own), model (the text) or reviewer"},
+    )
 
 
 class RecordSchema(BibliographicSchema):
@@ -409,6 +417,7 @@ class StageQuerySchema(ma.Schema):
 class RecordQuerySchema(ma.Schema):
     status = fields.String(load_default="all", validate=validate.OneOf(STATUSES))
     theme = fields.String(metadata={"description": "Only records labelled with this theme"})
+    study_type = fields.String(validate=validate.OneOf(STUDY_TYPES))
     stage = fields.String(load_default="title_abstract", validate=validate.OneOf(STAGES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ID))
@@ -836,6 +845,7 @@ class ProgressSchema(ma.Schema.from_dict(_STAGE_FIELDS)):  # type: ignore[misc]
 
 class ExportQuerySchema(ma.Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(FORMATS))
+    study_type = fields.String(validate=validate.OneOf(STUDY_TYPES))
 
 
 class PrismaQuerySchema(ma.Schema):
@@ -1028,3 +1038,48 @@ class LimitsApplySchema(ma.Schema):
     removed = fields.Integer()
     unknown = fields.Integer()
     reason = fields.String()
+
+
+# -- studytype branch: study types and the evidence map ----------------------------------------
+
+
+class StudyTypeUpdateSchema(ma.Schema):
+    study_type = fields.String(required=True, validate=validate.OneOf(STUDY_TYPES))
+
+
+class StudyTypeFacetSchema(ma.Schema):
+    study_type = fields.String()
+    label = fields.String()
+    records = fields.Integer()
+
+
+class EvidenceQuerySchema(ma.Schema):
+    by = fields.String(load_default="study_type", validate=validate.OneOf(("study_type", "year")))
+    stage = fields.String(
+        load_default="auto",
+        validate=validate.OneOf(("auto", "title_abstract", "full_text")),
+        metadata={"description": "auto: full text once a record has a final full-text decision"},
+    )
+    format = fields.String(
+        load_default="json", validate=validate.OneOf(("json", "csv", "svg", "png"))
+    )
+
+
+class EvidenceRowSchema(ma.Schema):
+    theme = fields.String()
+    counts = fields.List(fields.Integer())
+    total = fields.Integer()
+
+
+class EvidenceMapSchema(ma.Schema):
+    project = fields.String()
+    project_id = fields.Integer()
+    by = fields.String()
+    stage = fields.String()
+    included = fields.Integer()
+    columns = fields.List(fields.String())
+    column_labels = fields.List(fields.String())
+    rows = fields.List(fields.Nested(EvidenceRowSchema))
+    column_totals = fields.List(fields.Integer())
+    theme_counts = fields.List(fields.String())
+    summary = fields.String()

@@ -21,7 +21,8 @@ class Search(MethodView):
 
         ``project`` is the project's id or name; ``filter`` limits hits to all, unscreened,
         screened, included or excluded records, by the decision the caller may see; ``limits``
-        to records within, outside or unknown to the protocol's search limits.
+        to records within, outside or unknown to the protocol's search limits; ``study_type``
+        to records of that study type.
         """
         access = project_access(project)
         return current_app.extensions["screenwise"].search(
@@ -31,4 +32,5 @@ class Search(MethodView):
             filter=args["filter"],
             viewer=access.viewer,
             limits=args.get("limits"),
+            study_type=args.get("study_type"),
         )

@@ -231,6 +231,9 @@ class IngestService:
             del parsed  # the records are stored: free them before embedding
             job = self.store.job(job["job_id"])
         project_id = job["project_id"]
+        # Study types (metadata, else the text classifier: linear in the records), within the
+        # embed phase: a resumed job types only the records still untyped.
+        self.type_new_records(project_id)
         with self._text_features_beside(project_id, progress) as first_batch:
             report = self.embed_pending(project_id, progress=progress, first_batch=first_batch)
             self._build_index(project_id, progress)
@@ -615,9 +618,11 @@ class IngestService:
         filter: str = "all",
         viewer: Viewer | None = None,
         limits: str | None = None,
+        study_type: str | None = None,
     ) -> list[dict[str, Any]]:
         """Records nearest to a natural-language question, with cosine scores, best first;
-        ``limits``: only those within, outside or unknown to the protocol's search limits."""
+        ``limits``: only those within, outside or unknown to the protocol's search limits;
+        ``study_type``: only records of that type."""
         if not question or not question.strip():
             raise ValidationError("the question is empty", field="q")
         if k < 1 or k > 1000:
@@ -645,6 +650,12 @@ class IngestService:
                 [i for i, v in verdicts.items() if v.status == limits], dtype=np.int64
             )
             allowed = wanted if allowed is None else np.intersect1d(allowed, wanted)
+        if study_type is not None:
+            typed = self.store.study_types(target.project_id)
+            of_type = np.array(
+                [i for i, t in typed.items() if t["study_type"] == study_type], dtype=np.int64
+            )
+            allowed = of_type if allowed is None else np.intersect1d(allowed, of_type)
         ids, scores = state.index.search(self.encoder.encode_query(question), k, allowed)
         records = self.store.records_by_id(target.project_id, [int(i) for i in ids])
         decisions = self.store.current_decisions(
@@ -658,6 +669,7 @@ class IngestService:
                 "title": r["title"],
                 "year": r["year"],
                 "decision": (decisions.get(r["record_id"]) or {}).get("label"),
+                "study_type": r.get("study_type"),
             }
             for r, score in zip(records, scores, strict=True)
         ]

@@ -112,15 +112,17 @@ class ReportService:
             | evidence
         )
 
-    def export(self, project: str | int, fmt: str, *, actor: str = "") -> tuple[str, str, str]:
+    def export(
+        self, project: str | int, fmt: str, *, actor: str = "", study_type: str | None = None
+    ) -> tuple[str, str, str]:
         """The project's records with their final title/abstract decisions, reviewer, themes
         and notes: (file name, media type, text). A record not yet final (in double screening:
         pending or in conflict) has no decision in the export. Re-importing either format
-        restores the include/exclude decisions."""
+        restores the include/exclude decisions. ``study_type``: only records of that type."""
         if fmt not in writers.FORMATS:
             raise ValidationError(f"format must be one of {', '.join(writers.FORMATS)}", "format")
         target = self.project(project)
-        records, _ = self.store.records(target.project_id, final=True)
+        records, _ = self.store.records(target.project_id, final=True, study_type=study_type)
         text = writers.to_csv(records) if fmt == "csv" else writers.to_ris(records)
         self.store.log(target.project_id, actor, "export", format=fmt, records=len(records))
         filename = f"{secure_filename(target.name) or 'project'}-screenwise.{fmt}"

@@ -37,6 +37,7 @@ from index.store import Project, Theme
 
 from .jobs import JobService, TrainingJobs
 from .models import DEFAULT_SUITE, ModelSuite
+from .service_evidence import StudyTypeService
 from .service_ingest import SEARCH_FILTERS, IngestService, Limits, ProjectVectors
 from .service_ranking import Ranking, RankingService
 from .service_reports import ReportService
@@ -50,7 +51,7 @@ SYNC_TRAIN_MAX_RECORDS = 5000
 _UNSET: Any = object()
 
 
-class Screenwise(IngestService, RankingService, ReportService, JobService):
+class Screenwise(IngestService, RankingService, ReportService, JobService, StudyTypeService):
     """One home folder's screenwise: ``data/`` holds the store and indexes, ``models/`` models.
 
     The methods live with their concern: ``IngestService`` (import, vectors, search),
@@ -285,9 +286,10 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
         offset: int = 0,
         viewer: Viewer | None = None,
         limits: str | None = None,
+        study_type: str | None = None,
     ) -> dict[str, Any]:
-        """A page of records with their current decision and themes, and the total;
-        ``limits``: only those within, outside or unknown to the search limits."""
+        """A page of records with their current decision, themes and study type, and the
+        total; ``limits``: only those within, outside or unknown to the search limits."""
         target = self.project(project)
         if theme is not None and theme not in {t.name for t in target.themes}:
             raise NotFoundError(f"no theme {theme!r} in project {target.name!r}")
@@ -300,6 +302,7 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
             offset=offset,
             viewer=viewer,
             limits=limits,
+            study_type=study_type,
         )
         return {"total": total, "offset": offset, "limit": limit, "items": items}
 

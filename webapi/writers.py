@@ -3,12 +3,13 @@ decisions.
 
 RIS carries the decision as the ASReview label note (``ASReview_relevant`` / ``_irrelevant`` /
 ``_not_seen``) first among the N1 notes, then screenwise's own notes (decision, reviewer,
-reason, note, themes); a PMID goes in ``AN`` with ``DB  - PubMed``, as reference managers
-write it, and records carry no counter lines. CSV has one column per field with
-``label_included`` 1/0/empty, and is safe to open in a spreadsheet: cells that would start a
-formula are quoted with ``'`` (OWASP "CSV injection"). Its last column, ``screenwise_export``,
-tells the reader the file is screenwise's own: the quotes it added come off, and the decision,
-its reason and note, and the themes are restored.
+reason, note, themes), and the study type's label in ``M3``; a PMID goes in ``AN`` with
+``DB  - PubMed``, as reference managers write it, and records carry no counter lines. CSV has
+one column per field with ``label_included`` 1/0/empty and the record's ``study_type``, and is
+safe to open in a spreadsheet: cells that would start a formula are quoted with ``'`` (OWASP
+"CSV injection"). Its last column, ``screenwise_export``, tells the reader the file is
+screenwise's own: the quotes it added come off, and the decision, its reason and note, the
+themes and the study type are restored.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import rispy
 
+from classifier.studytype import LABELS as STUDY_TYPE_LABELS
 from index.readers import EXPORT_MARKER, EXPORT_VERSION, RIS_NOTE_LABELS
 
 FORMATS = ("csv", "ris")
@@ -46,6 +48,7 @@ CSV_COLUMNS = (
     "note",
     "decided_at",
     "themes",
+    "study_type",
     "source_file",
     EXPORT_MARKER,
 )
@@ -91,6 +94,7 @@ def to_csv(records: Iterable[dict[str, Any]]) -> str:
             "note": decision.get("note"),
             "decided_at": decision.get("created_at"),
             "themes": "; ".join(record["themes"]),
+            "study_type": record.get("study_type") or "",
             EXPORT_MARKER: EXPORT_VERSION,
         }
         writer.writerow([csv_safe(row[column]) for column in CSV_COLUMNS])
@@ -137,6 +141,8 @@ def to_ris(records: Iterable[dict[str, Any]]) -> str:
             "name_of_database": "PubMed" if record.get("pmid") else "",
             "urls": [record["url"]] if record.get("url") else [],
             "keywords": record["keywords"],
+            # M3, type of work: the study type's label (re-import reads it back).
+            "type_of_work": STUDY_TYPE_LABELS.get(record.get("study_type") or "", ""),
             "notes": _ris_notes(record),
         }
         # A line break inside a value would end its tag: every value is one line.

@@ -227,6 +227,20 @@ export const api = {
       query: { format: "csv" },
       fallbackName: `project-${project}-audit.csv`,
     }),
+  studyTypes: (project, query) => request("GET", `${p(project)}/study-types`, { query }),
+  setStudyType: (project, id, studyType) =>
+    request("PATCH", `${p(project)}/records/${id}/study-type`, {
+      json: { study_type: studyType },
+    }),
+  evidenceMap: (project, query) =>
+    request("GET", `${p(project)}/evidence-map`, { query: { ...query, format: "json" } }),
+  evidenceImage: (project, query) =>
+    blob(`${p(project)}/evidence-map`, { ...query, format: "svg" }),
+  evidenceFile: (project, query, name) =>
+    download(`${p(project)}/evidence-map`, {
+      query,
+      fallbackName: `${name}-evidence-map.${query.format}`,
+    }),
   exportFile: (project, format) =>
     download(`${p(project)}/export`, { query: { format }, fallbackName: `screenwise.${format}` }),
 };

@@ -86,3 +86,55 @@ export function keywordsLine(record, terms) {
     highlight(record.keywords.join("; "), terms),
   );
 }
+
+// Study types (classifier/studytype.py) and where a record's came from.
+export const STUDY_TYPES = {
+  review: "Systematic or scoping review",
+  rct: "Randomised trial",
+  quantitative: "Other quantitative study",
+  qualitative: "Qualitative study",
+  guideline: "Guideline or policy document",
+  other: "Other",
+};
+const STUDY_TYPE_SOURCES = {
+  metadata: "from the export's own publication type",
+  model: "read from the title and abstract; correct it if wrong",
+  reviewer: "set by a reviewer",
+};
+
+/**
+ * The record's study type as a select the reviewer may correct: ``save(type)`` stores it
+ * (the API's PATCH) and returns the record as stored.
+ */
+export function studyTypeLine(record, save) {
+  if (!record.study_type) return null;
+  const source = h(
+    "span",
+    { class: "muted study-type-source", id: "record-study-type-source" },
+    STUDY_TYPE_SOURCES[record.study_type_source] || "",
+  );
+  const select = h(
+    "select",
+    { id: "record-study-type", name: "study_type" },
+    Object.entries(STUDY_TYPES).map(([value, text]) =>
+      h("option", { value, selected: value === record.study_type }, text),
+    ),
+  );
+  select.addEventListener("change", async () => {
+    select.disabled = true;
+    try {
+      const saved = await save(select.value);
+      source.textContent = STUDY_TYPE_SOURCES[saved.study_type_source] || "";
+    } finally {
+      select.disabled = false;
+    }
+  });
+  return h(
+    "p",
+    { class: "study-type-line" },
+    h("label", { for: "record-study-type" }, "Study type "),
+    select,
+    " ",
+    source,
+  );
+}

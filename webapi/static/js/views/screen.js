@@ -5,7 +5,14 @@
 import { api, reviewer, ApiError } from "../api.js";
 import { h, highlight, labelBadge, LABEL_NAMES, plural, termsOf, when } from "../dom.js";
 import { recallChart } from "../chart.js";
-import { abstractBlock, authorsLine, keywordsLine, sourceLine } from "../record.js";
+import {
+  abstractBlock,
+  authorsLine,
+  keywordsLine,
+  sourceLine,
+  STUDY_TYPES,
+  studyTypeLine,
+} from "../record.js";
 import {
   announce,
   can,
@@ -449,6 +456,18 @@ export async function show(main, ctx) {
       title,
       authorsLine(record.authors),
       sourceLine(record),
+      studyTypeLine(record, async (studyType) => {
+        try {
+          const saved = await api.setStudyType(pid, record.record_id, studyType);
+          record.study_type = saved.study_type;
+          record.study_type_source = saved.study_type_source;
+          announce(`Study type: ${STUDY_TYPES[saved.study_type]}`);
+          return saved;
+        } catch (error) {
+          showError(error, card);
+          return record;
+        }
+      }),
       abstractBlock(record.abstract, terms),
       keywordsLine(record, terms),
     ];

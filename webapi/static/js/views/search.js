@@ -2,6 +2,7 @@
 
 import { api } from "../api.js";
 import { h, highlight, labelBadge, plural, termsOf } from "../dom.js";
+import { STUDY_TYPES } from "../record.js";
 import { announce } from "../ui.js";
 
 const FILTERS = {
@@ -16,6 +17,10 @@ export async function show(main, { project, params, alive }) {
   const pid = project.project_id;
   const q = params.get("q") || "";
   const filter = FILTERS[params.get("filter")] ? params.get("filter") : "all";
+  const studyType = STUDY_TYPES[params.get("study_type")] ? params.get("study_type") : "";
+  const facets = await api.studyTypes(pid);
+  if (!alive()) return {};
+  const counted = Object.fromEntries(facets.map((f) => [f.study_type, f.records]));
   const k = Number(params.get("k")) || 20;
   const input = h("input", {
     id: "search-q",
@@ -34,6 +39,18 @@ export async function show(main, { project, params, alive }) {
       h("option", { value, selected: value === filter }, text),
     ),
   );
+  const typeSelect = h(
+    "select",
+    { id: "search-study-type", name: "study_type" },
+    h("option", { value: "", selected: !studyType }, "Any study type"),
+    Object.entries(STUDY_TYPES).map(([value, text]) =>
+      h(
+        "option",
+        { value, selected: value === studyType },
+        `${text} (${counted[value] ?? 0})`,
+      ),
+    ),
+  );
   const results = h("section", {
     id: "search-results",
     "aria-live": "polite",
@@ -44,6 +61,7 @@ export async function show(main, { project, params, alive }) {
     { class: "card search-form", role: "search", "aria-label": "Search this project" },
     h("div", { class: "field grow" }, h("label", { for: "search-q" }, "Question"), input),
     h("div", { class: "field" }, h("label", { for: "search-filter" }, "Among"), select),
+    h("div", { class: "field" }, h("label", { for: "search-study-type" }, "Study type"), typeSelect),
     h("button", { class: "btn btn-primary", type: "submit" }, "Search"),
   );
   form.addEventListener("submit", (event) => {
@@ -54,6 +72,7 @@ export async function show(main, { project, params, alive }) {
       return;
     }
     const query = new URLSearchParams({ q: value, filter: select.value });
+    if (typeSelect.value) query.set("study_type", typeSelect.value);
     window.location.hash = `#/p/${pid}/search?${query}`;
   });
   main.append(
@@ -70,7 +89,7 @@ export async function show(main, { project, params, alive }) {
   if (!q) return {};
 
   results.append(h("p", { class: "muted" }, "Searching…"));
-  const hits = await api.search(pid, { q, k, filter });
+  const hits = await api.search(pid, studyType ? { q, k, filter, study_type: studyType } : { q, k, filter });
   if (!alive()) return {};
   const terms = termsOf(q);
   // A record opened from here links back to these results (and comes back after a decision).
@@ -112,6 +131,9 @@ export async function show(main, { project, params, alive }) {
                   "p",
                   { class: "hit-meta" },
                   hit.year ? `${hit.year} · ` : "",
+                  hit.study_type
+                    ? h("span", { class: "study-type" }, `${STUDY_TYPES[hit.study_type]} · `)
+                    : "",
                   labelBadge(hit.decision),
                 ),
               ),
