@@ -190,7 +190,6 @@ class JobService:
             raise failure
 
     def _run_embed(self: Screenwise, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        self.type_new_records(job["project_id"])  # records stored before study types
         with self._text_features_beside(job["project_id"], progress) as first_batch:
             report = self.embed_pending(
                 job["project_id"], progress=progress, first_batch=first_batch

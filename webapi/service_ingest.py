@@ -231,9 +231,6 @@ class IngestService:
             del parsed  # the records are stored: free them before embedding
             job = self.store.job(job["job_id"])
         project_id = job["project_id"]
-        # Study types (metadata, else the text classifier: linear in the records), within the
-        # embed phase: a resumed job types only the records still untyped.
-        self.type_new_records(project_id)
         with self._text_features_beside(project_id, progress) as first_batch:
             report = self.embed_pending(project_id, progress=progress, first_batch=first_batch)
             self._build_index(project_id, progress)
@@ -509,8 +506,9 @@ class IngestService:
     def _text_features_beside(
         self, project_id: int, progress: Any = None
     ) -> Iterator[threading.Event]:
-        """Build and save the project's TF-IDF (``text_features``) in a thread of this job while
-        the body embeds (torch leaves the interpreter free), so the server only loads it. The
+        """Build and save the project's TF-IDF (``text_features``), then type its new records'
+        study types, in a thread of this job while the body embeds (torch leaves the
+        interpreter free), so the server only loads the TF-IDF. The
         thread starts when the body sets the event it is given (``embed_pending`` sets it once
         its first batch is visible: the first records are screenable before the TF-IDF takes
         its share of the interpreter), or when the body ends."""
@@ -523,6 +521,9 @@ class IngestService:
                 self.text_features(project_id, keep=self.keep_text_features)
             except BaseException as error:  # reported below, in the job's thread
                 failed.append(error)
+            # Study types (metadata, else the text classifier: linear in the records): a
+            # resumed job types only the records still untyped; a failure is only logged.
+            self.type_new_records(project_id)
 
         thread = threading.Thread(target=build, name=f"tfidf-{project_id}", daemon=True)
         thread.start()
