@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["CorpusFeatures", "TextFeatures"]
+__all__ = ["CorpusFeatures", "TextFeatures", "restore_vectorizer", "vectorizer_state"]
 
 TFIDF_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "max_df": 0.95}
 # The theme model's lexical part reads its own TF-IDF: terms in two records or more, English
@@ -34,6 +34,32 @@ def _normalised(vectors: np.ndarray, n: int) -> np.ndarray:
     if np.all(np.abs(norms - 1.0) < 1e-4):
         return vectors  # normalised already (the encoders' vectors): no copy at 100k x 384
     return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def vectorizer_state(vectorizer: TfidfVectorizer) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted vectorizer as two plain arrays (no pickle): its terms in column order, joined
+    by newlines (a term, one word or two, holds no newline) as UTF-8 bytes, and its idf."""
+    vocabulary = vectorizer.vocabulary_
+    terms = [""] * len(vocabulary)
+    for term, column in vocabulary.items():
+        terms[column] = term
+    joined = "\n".join(terms).encode("utf-8")
+    return np.frombuffer(joined, dtype=np.uint8), np.asarray(vectorizer.idf_, dtype=np.float64)
+
+
+def restore_vectorizer(terms: np.ndarray, idf: np.ndarray, *, theme: bool) -> TfidfVectorizer:
+    """The vectorizer ``vectorizer_state`` stored (``theme``: the theme model's own)."""
+    words = np.asarray(terms, dtype=np.uint8).tobytes().decode("utf-8").split("\n")
+    vocabulary = {term: column for column, term in enumerate(words)}
+    if theme:
+        vectorizer = TfidfVectorizer(
+            dtype=np.float32, stop_words="english", vocabulary=vocabulary, **THEME_TFIDF_PARAMS
+        )
+    else:
+        vectorizer = _vectorizer(vocabulary=vocabulary)
+    vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
+    vectorizer.vocabulary_ = vocabulary
+    return vectorizer
 
 
 @dataclass(frozen=True, eq=False)

@@ -257,8 +257,6 @@ class Screenwise(IngestService, RankingService, ReportService, JobService, Study
         features = self._features_path(pid)
         for path in (index, index.with_name(index.name + ".json"), features):
             path.unlink(missing_ok=True)
-        for path in features.parent.glob(f"{features.stem}-*.vectorizers.pkl"):
-            path.unlink(missing_ok=True)
         shutil.rmtree(self._model_folder(pid), ignore_errors=True)
 
     # -- records and decisions ------------------------------------------------------------

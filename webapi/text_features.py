@@ -1,18 +1,16 @@
 """A project's TF-IDF features saved beside its store, so that the process that builds them (a
 job worker, after an import) is not the one that serves requests.
 
-One ``.npz`` per project holds the two TF-IDF matrices, the record ids of their rows and the
-records' version they were built for; the fitted vectorizers (needed only to map a review
-update's new records) are pickled apart and loaded on first use. Both are written to a
-temporary name and moved into place, so a reader sees a whole file or none.
+One ``.npz`` per project holds the two TF-IDF matrices, the record ids of their rows, the
+records' version they were built for, and the fitted vectorizers as plain arrays (terms and
+idf: no pickle), which are read only when first used (to map a review update's new records).
+It is written to a temporary name and moved into place, so a reader sees a whole file or none.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import pickle
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from classifier.features import TextFeatures
+from classifier.features import TextFeatures, restore_vectorizer, vectorizer_state
 
 __all__ = ["ProjectText", "load_text_features", "save_text_features"]
 
@@ -45,19 +43,20 @@ class ProjectText:
 
 
 class SavedVectorizer:
-    """A fitted vectorizer pickled at ``path``, loaded when first used (a project's vocabulary
-    of 1-2-grams runs to millions of terms, which the queue and search never read)."""
+    """A fitted vectorizer as ``vectorizer_state`` saved it, made into a vectorizer when first
+    used: its terms stay one compact byte array until then (a project's vocabulary of 1-2-grams
+    runs to millions of terms, whose dictionary the queue and search never read)."""
 
-    def __init__(self, path: Path, key: str) -> None:
-        self._path, self._key = path, key
+    def __init__(self, terms: np.ndarray, idf: np.ndarray, *, theme: bool) -> None:
+        self._state = (terms, idf, theme)
         self._loaded: Any = None
         self._lock = threading.Lock()
 
     def _vectorizer(self) -> Any:
         with self._lock:
             if self._loaded is None:
-                with self._path.open("rb") as f:
-                    self._loaded = pickle.load(f)[self._key]  # our own file, under HOME
+                terms, idf, theme = self._state
+                self._loaded = restore_vectorizer(terms, idf, theme=theme)
             return self._loaded
 
     def __getattr__(self, name: str) -> Any:
@@ -66,8 +65,14 @@ class SavedVectorizer:
         return getattr(self._vectorizer(), name)
 
 
-def _digest(version: tuple[Any, ...]) -> str:
-    return hashlib.sha256(json.dumps(list(version), default=str).encode()).hexdigest()[:16]
+def _saved_vectorizer(arrays: Any, prefix: str) -> SavedVectorizer | None:
+    if f"{prefix}_terms" not in arrays:
+        return None
+    return SavedVectorizer(
+        np.asarray(arrays[f"{prefix}_terms"]),
+        np.asarray(arrays[f"{prefix}_idf"]),
+        theme=prefix == "theme",
+    )
 
 
 def _arrays(prefix: str, matrix: sp.csr_matrix | None) -> dict[str, np.ndarray]:
@@ -91,18 +96,16 @@ def _matrix(arrays: Any, prefix: str) -> sp.csr_matrix | None:
 
 
 def save_text_features(path: Path, text: ProjectText) -> None:
-    """Write ``text`` to ``path`` (``.npz``) and its vectorizers beside it."""
+    """Write ``text`` to ``path`` (``.npz``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    digest = _digest(text.version)
-    pickled = path.with_name(f"{path.stem}-{digest}.vectorizers.pkl")
-    temporary = pickled.with_suffix(f".tmp{os.getpid()}")
-    with temporary.open("wb") as f:
-        pickle.dump(
-            {"tfidf": text.features.vectorizer, "theme": text.features.theme_vectorizer},
-            f,
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-    os.replace(temporary, pickled)
+    vectorizers: dict[str, np.ndarray] = {}
+    for prefix, fitted in (
+        ("tfidf", text.features.vectorizer),
+        ("theme", text.features.theme_vectorizer),
+    ):
+        if fitted is not None:
+            terms, idf = vectorizer_state(fitted)
+            vectorizers |= {f"{prefix}_terms": terms, f"{prefix}_idf": idf}
     temporary = path.with_name(f"{path.stem}.tmp{os.getpid()}.npz")
     np.savez(
         temporary,
@@ -110,11 +113,9 @@ def save_text_features(path: Path, text: ProjectText) -> None:
         record_ids=text.record_ids,
         **_arrays("tfidf", text.features.tfidf),
         **_arrays("theme", text.features.theme_tfidf),
+        **vectorizers,
     )
     os.replace(temporary, path)
-    for old in path.parent.glob(f"{path.stem}-*.vectorizers.pkl"):  # earlier versions'
-        if old != pickled:
-            old.unlink(missing_ok=True)
 
 
 def load_text_features(path: Path, version: tuple[Any, ...]) -> ProjectText | None:
@@ -125,15 +126,11 @@ def load_text_features(path: Path, version: tuple[Any, ...]) -> ProjectText | No
                 return None
             record_ids = np.asarray(arrays["record_ids"], dtype=np.int64)
             tfidf, theme = _matrix(arrays, "tfidf"), _matrix(arrays, "theme")
+            vectorizer = _saved_vectorizer(arrays, "tfidf")
+            theme_vectorizer = _saved_vectorizer(arrays, "theme")
     except (OSError, ValueError, KeyError):
         return None
-    pickled = path.with_name(f"{path.stem}-{_digest(version)}.vectorizers.pkl")
-    if tfidf is None or not pickled.exists():
+    if tfidf is None or vectorizer is None:
         return None
-    features = TextFeatures(
-        tfidf,
-        SavedVectorizer(pickled, "tfidf"),  # type: ignore[arg-type]
-        theme,
-        SavedVectorizer(pickled, "theme") if theme is not None else None,  # type: ignore[arg-type]
-    )
+    features = TextFeatures(tfidf, vectorizer, theme, theme_vectorizer)  # type: ignore[arg-type]
     return ProjectText(version, record_ids, features)
