@@ -34,8 +34,9 @@ from .consensus import RecordState, Viewer
 from .dedup import DedupIndex, DedupKeys, index_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .records import Record
+from .synthesis import SynthesisStore
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 DecisionLabel = Literal["include", "exclude", "maybe", "undecided"]
 Stage = Literal["title_abstract", "full_text"]
@@ -179,7 +180,7 @@ class NewProject:
     question: str = ""
 
 
-class Store:
+class Store(SynthesisStore):
     """All of screenwise's durable state, in one SQLite file (``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
@@ -230,8 +231,8 @@ class Store:
                     conn.execute(statement)
             if version == 1:
                 _migrate_1_to_2(conn, schema)
-            if version in (1, 2):
-                _create_missing(conn, schema)  # 2 -> 3: the jobs and embedding generations
+            if version in (1, 2, 3):
+                _create_missing(conn, schema)  # 2 -> 3: jobs; 3 -> 4: new tables only
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
