@@ -123,6 +123,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         queue,
         records,
         search,
+        synthesis,
         team,
         themes,
         training,
@@ -142,6 +143,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         search,
         progress,
         audit,
+        synthesis,
     ):
         api.register_blueprint(module.blp)
     from . import pages

@@ -39,6 +39,7 @@ from .models import DEFAULT_SUITE, ModelSuite
 from .service_ingest import SEARCH_FILTERS, IngestService, Limits, ProjectVectors
 from .service_ranking import Ranking, RankingService
 from .service_reports import ReportService
+from .service_synthesis import SynthesisService
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ SYNC_TRAIN_MAX_RECORDS = 5000
 _UNSET: Any = object()
 
 
-class Screenwise(IngestService, RankingService, ReportService, JobService):
+class Screenwise(IngestService, RankingService, ReportService, JobService, SynthesisService):
     """One home folder's screenwise: ``data/`` holds the store and indexes, ``models/`` models.
 
     The methods live with their concern: ``IngestService`` (import, vectors, search),
@@ -94,6 +95,7 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
         self.ranking_refit = ranking_refit
         self.serving = False  # set by warm_up (serve): background work may outlive a request
         self._query_vectors: dict[tuple[str, ...], np.ndarray] = {}
+        self._discoveries: dict[tuple[int, str], Any] = {}  # theme discovery, per filter
         self._lock = threading.RLock()
         self._project_locks: dict[int, threading.RLock] = {}
 

@@ -47,6 +47,7 @@ CSV_COLUMNS = (
     "decided_at",
     "themes",
     "source_file",
+    "selected_for",  # the themes whose final selection of sources holds the record
     EXPORT_MARKER,
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -91,6 +92,7 @@ def to_csv(records: Iterable[dict[str, Any]]) -> str:
             "note": decision.get("note"),
             "decided_at": decision.get("created_at"),
             "themes": "; ".join(record["themes"]),
+            "selected_for": "; ".join(record.get("selected_for", [])),
             EXPORT_MARKER: EXPORT_VERSION,
         }
         writer.writerow([csv_safe(row[column]) for column in CSV_COLUMNS])
@@ -116,6 +118,8 @@ def _ris_notes(record: dict[str, Any]) -> list[str]:
             notes.append(f"screenwise note: {_one_line(decision['note'])}")
     if record["themes"]:
         notes.append(f"screenwise themes: {'; '.join(record['themes'])}")
+    if record.get("selected_for"):
+        notes.append(f"screenwise selected for: {'; '.join(record['selected_for'])}")
     notes += [_one_line(note) for note in record.get("notes", "").split("\n") if note.strip()]
     return notes
 
