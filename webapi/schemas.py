@@ -1035,7 +1035,7 @@ class SelectPickSchema(ma.Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class ThemeCountSchema(ma.Schema):
+class ThemeSelectionSchema(ma.Schema):
     theme = fields.String()
     selected = fields.Integer()
     reviews = fields.Integer()
@@ -1044,7 +1044,7 @@ class ThemeCountSchema(ma.Schema):
 class SelectionSchema(ma.Schema):
     selected = fields.Integer(metadata={"description": "Distinct records selected"})
     reviews = fields.Integer(metadata={"description": "Of them, reviews"})
-    themes = fields.List(fields.Nested(ThemeCountSchema))
+    themes = fields.List(fields.Nested(ThemeSelectionSchema))
 
 
 class ThemeQuerySchema(ma.Schema):

@@ -151,8 +151,7 @@ class SynthesisService:
         current, ids, found = self._discovery(target.project_id, filter, viewer)
         if key != current:
             raise ConflictError(
-                "the records changed since these proposals were made: load them again",
-                key=current,
+                "the records changed since these proposals were made: load them again"
             )
         by_id = {p.index: p for p in found.proposals}
         used: set[int] = set()
