@@ -254,7 +254,7 @@ def test_a_version_1_store_migrates_and_keeps_its_data(tmp_path):
         with pytest.raises(sqlite3.IntegrityError), store.transaction() as c:
             c.execute("DELETE FROM projects")
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     fresh = tmp_path / "fresh.db"
     Store(fresh).close()
     schema = "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
@@ -280,5 +280,24 @@ def test_a_version_2_store_gains_the_jobs_tables(tmp_path):
         assert s.claim_job("j1", "host:1")["state"] == "running"
         assert s.claim_job("j1", "host:2") is None  # a second delivery does nothing
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    conn.close()
+
+
+def test_a_version_3_store_gains_the_synthesis_tables(tmp_path):
+    path = tmp_path / "s.db"
+    with Store(path) as s:
+        s.create_project("p", themes=["Heart"])
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TABLE theme_suggestions; DROP TABLE theme_picks; PRAGMA user_version = 3;"
+    )
+    conn.close()
+    with Store(path) as s:
+        assert [t.name for t in s.project("p").themes] == ["Heart"]
+        assert s.discovered_suggestions(1) == {} and s.selected_picks(1) == []
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"theme_suggestions", "theme_picks"} <= names
     conn.close()

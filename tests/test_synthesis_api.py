@@ -6,6 +6,7 @@ the counts and the export. Real records from the Cohen drug-class theme set."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,28 @@ def test_limits_and_bad_filters(client, service, project, monkeypatch):
     monkeypatch.setattr(synthesis, "MIN_RECORDS", 10)
     small = client.get("/api/projects/syn/themes/proposals?filter=excluded")
     assert small.status_code == 400 and "at least 10" in small.get_json()["detail"]
+
+
+def test_command_line(runner, service, project):
+    shown = runner(["theme", "discover", "--project", "syn"])
+    assert shown.exit_code == 0, shown.output
+    assert "proposed themes in 50 included records" in shown.output and "terms:" in shown.output
+    accepted = runner(["theme", "discover", "--project", "syn", "--accept", "0:Main"])
+    assert accepted.exit_code == 0, accepted.output
+    assert "theme 'Main' added with" in accepted.output
+    bad = runner(["theme", "discover", "--project", "syn", "--accept", "x:Y"])
+    assert bad.exit_code != 0 and "proposal ids are numbers" in bad.output
+
+    listed = runner(["picks", "show", "--project", "syn", "-n", "3", "--json"])
+    [main] = json.loads(listed.output)
+    chosen = [p["record_id"] for p in main["picks"][:2]]
+    selected = runner(["picks", "select", "--project", "syn", "--theme", "Main", *map(str, chosen)])
+    assert selected.exit_code == 0 and "2 records selected" in selected.output
+    counts = runner(["picks", "counts", "--project", "syn"])
+    assert "Main: 2 selected" in counts.output
+    text = runner(["picks", "show", "--project", "syn", "-n", "3"]).output
+    assert text.startswith("Main: ") and " *1. " in text and "central to the theme" in text
+    gone = runner(["picks", "unselect", "--project", "syn", "--theme", "Main", str(chosen[0])])
+    assert "1 records selected" in gone.output
+    missing = runner(["picks", "unselect", "--project", "syn", "--theme", "Main", str(chosen[0])])
+    assert missing.exit_code == 1 and "not selected" in missing.output

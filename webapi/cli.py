@@ -900,3 +900,7 @@ def audit(ctx: click.Context, project: str | None, as_json: bool, as_csv: bool) 
         for e in events:
             detail = json.dumps(e["detail"], ensure_ascii=False, sort_keys=True)
             click.echo(f"{e['created_at']}  {e['actor'] or '-'}  {e['action']}  {detail}")
+
+
+# The synthesis commands (theme discover, picks) register themselves on the groups above.
+from . import cli_synthesis  # noqa: E402, F401
