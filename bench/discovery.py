@@ -44,6 +44,12 @@ def main(argv: list[str] | None = None) -> None:
         "--subset", type=int, default=300, help="records per random subset (0: no subsets)"
     )
     parser.add_argument("--draws", type=int, default=5, help="random subsets drawn")
+    parser.add_argument(
+        "--sizes",
+        default="",
+        help="comma-separated record counts: time discover_themes on that many records "
+        "(drawn with replacement past 2,016, a little noise added) and print only that",
+    )
     args = parser.parse_args(argv)
 
     from bench.themes import load_themes
@@ -58,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         store.close()
     true_k = len(themes)
+    if args.sizes:
+        _timing(X, texts, [int(n) for n in args.sizes.split(",")], args.seed)
+        return
 
     rows = []
     start = time.perf_counter()
@@ -128,6 +137,22 @@ def _subsets(
         rows.append([method, f"{min(ks)}-{max(ks)}", f"{np.mean(ari):.3f}", f"{np.mean(nmi):.3f}"])
     print(f"\n{draws} random subsets of {size} records (each has all 13 reviews or nearly)\n")
     print(markdown_table(["method", "k chosen", "mean ARI", "mean NMI"], rows))
+
+
+def _timing(X: np.ndarray, texts: list[str], sizes: list[int], seed: int) -> None:
+    """Seconds and peak memory of ``discover_themes`` (what a proposals request runs)."""
+    from bench._common import peak_rss_mib
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in sizes:
+        picked = rng.choice(len(X), n, replace=n > len(X))
+        Xn = X[picked] + rng.normal(0, 0.01, (n, X.shape[1])).astype(np.float32)
+        start = time.perf_counter()
+        found = discover_themes(Xn, [texts[i] for i in picked], seed=seed)
+        seconds = time.perf_counter() - start
+        rows.append([n, found.k, f"{seconds:.1f}", f"{peak_rss_mib():.0f}"])
+    print(markdown_table(["records", "k", "seconds", "peak MiB (process)"], rows))
 
 
 def _row(name: str, labels: np.ndarray, truth: np.ndarray, start: float, silhouette) -> list:

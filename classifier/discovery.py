@@ -109,7 +109,14 @@ def cluster(
     min_k = min(max(min_k, 2), max_k)
     from sklearn.metrics import silhouette_score
 
-    sample = min(n, SILHOUETTE_SAMPLE)
+    # The silhouette of every cut over one sample's cosine distances, computed once.
+    rng = np.random.default_rng(seed)
+    sample = (
+        np.sort(rng.choice(n, SILHOUETTE_SAMPLE, replace=False)) if n > SILHOUETTE_SAMPLE else None
+    )
+    S = X if sample is None else X[sample]
+    distances = np.clip(1.0 - S @ S.T, 0.0, 2.0)
+    np.fill_diagonal(distances, 0.0)
     best: tuple[float, np.ndarray] | None = None
     cuts = _ward_cuts(X, range(min_k, max_k + 1)) if method == "ward" else None
     for k in range(min_k, max_k + 1):
@@ -119,11 +126,10 @@ def cluster(
             from sklearn.cluster import KMeans
 
             labels = KMeans(k, n_init=3, random_state=seed).fit_predict(X)
-        if len(np.unique(labels)) < 2:
+        sampled = labels if sample is None else labels[sample]
+        if not 2 <= len(np.unique(sampled)) < len(sampled):
             continue
-        score = float(
-            silhouette_score(X, labels, metric="cosine", sample_size=sample, random_state=seed)
-        )
+        score = float(silhouette_score(distances, sampled, metric="precomputed"))
         if best is None or score > best[0]:
             best = (score, labels)
     if best is None:
@@ -186,7 +192,7 @@ def distinctive_terms(
     from sklearn.feature_extraction.text import CountVectorizer
 
     try:
-        counts = CountVectorizer(
+        counter = CountVectorizer(
             stop_words="english",
             ngram_range=(1, 2),
             min_df=2 if len(texts) >= 10 else 1,
@@ -194,11 +200,11 @@ def distinctive_terms(
             # ("patients"): it names none of them.
             max_df=min(1.0, float(np.bincount(labels).max()) / len(labels) + MAX_DF_MARGIN),
             token_pattern=r"(?u)\b[^\W\d_][\w-]+\b",  # no bare numbers
-        ).fit(texts)
-        matrix = counts.transform(texts)
+        )
+        matrix = counter.fit_transform(texts)
     except ValueError:  # no words at all (empty texts, or only stop words)
         return [[] for _ in range(k)]
-    vocabulary = counts.get_feature_names_out()
+    vocabulary = counter.get_feature_names_out()
     onehot = np.zeros((k, len(labels)), dtype=np.float64)
     onehot[labels, np.arange(len(labels))] = 1.0
     per_class = np.asarray((matrix.T @ onehot.T).T)  # (k, terms)

@@ -29,8 +29,9 @@ from index.synthesis import DiscoveredTheme
 
 DISCOVERY_FILTERS = ("included", "all", "screened", "unscreened", "excluded")
 # Discovery clusters in the request: Ward's tree and the silhouette grow with the square of
-# the records (2,016 records: about 6 s on one busy core). A larger set is refused: narrow it.
-MAX_DISCOVERY_RECORDS = 5000
+# the records (``bench/discovery.py --sizes``: 2,016 records in 5 s, 5,000 in 24 s, on 2
+# shared cores at load 10). A larger set is refused with 413: narrow the filter.
+MAX_DISCOVERY_RECORDS = 3000
 MAX_PICKS = 50
 _PROPOSALS_KEPT = 8  # (project, filter) discoveries kept in memory
 

@@ -31,7 +31,7 @@ class Proposals(MethodView):
         """Candidate themes in the records ``filter`` selects (final includes by default):
         clusters of their embeddings, each with distinctive terms, size, records shared with
         other proposals and five representative titles. The number of themes is the
-        method's choice. 413 over ``MAX_DISCOVERY_RECORDS`` records (5,000)."""
+        method's choice. 413 over ``MAX_DISCOVERY_RECORDS`` records (3,000)."""
         access = project_access(project)
         return current_app.extensions["screenwise"].theme_proposals(
             access.project.project_id, filter=args["filter"], viewer=access.viewer
