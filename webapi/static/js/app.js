@@ -22,6 +22,7 @@ import * as historyView from "./views/history.js";
 import * as conflictsView from "./views/conflicts.js";
 import * as auditView from "./views/audit.js";
 import * as settingsView from "./views/settings.js";
+import * as synthesisView from "./views/synthesis.js";
 
 // Each view with the least role that may use it: the nav offers only what the caller's role
 // allows (the API refuses the rest with 403 anyway).
@@ -30,6 +31,7 @@ const VIEWS = {
   progress: { module: progressView, title: "Progress", role: "reviewer" },
   search: { module: searchView, title: "Search", role: "reviewer" },
   history: { module: historyView, title: "History", role: "reviewer" },
+  synthesis: { module: synthesisView, title: "Synthesis", role: "reviewer" },
   conflicts: { module: conflictsView, title: "Conflicts", role: "resolver" },
   import: { module: importView, title: "Import", role: "maintainer" },
   audit: { module: auditView, title: "Audit", role: "maintainer" },
