@@ -198,3 +198,27 @@ def test_command_line(runner, service, project):
     assert "1 records selected" in gone.output
     missing = runner(["picks", "unselect", "--project", "syn", "--theme", "Main", str(chosen[0])])
     assert missing.exit_code == 1 and "not selected" in missing.output
+
+
+def test_full_text_stage(client, service, project):
+    ids = [r["record_id"] for r in service.records("syn", status="included", limit=100)["items"]]
+    for record_id in ids[:8]:
+        made = client.post(
+            f"/api/projects/syn/records/{record_id}/decisions",
+            json={"label": "include", "reviewer": "ann", "stage": "full_text"},
+        )
+        assert made.status_code == 201, made.get_json()
+    found = client.get("/api/projects/syn/themes/proposals?stage=full_text").get_json()
+    assert found["stage"] == "full_text" and found["records"] == 8
+    titles = {t["record_id"] for p in found["proposals"] for t in p["titles"]}
+    assert titles <= set(ids[:8])
+    accepted = client.post(
+        "/api/projects/syn/themes/proposals",
+        json={"key": found["key"], "stage": "full_text", "themes": [{"proposals": [0]}]},
+    )
+    assert accepted.status_code == 201
+    # The key belongs to the stage: the title/abstract proposals' key is another.
+    stale = {"key": found["key"], "themes": [{"proposals": [1], "name": "X"}]}
+    assert client.post("/api/projects/syn/themes/proposals", json=stale).status_code == 409
+    [picks] = client.get("/api/projects/syn/picks?stage=full_text").get_json()
+    assert {p["record_id"] for p in picks["picks"]} <= set(ids[:8])

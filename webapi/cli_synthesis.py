@@ -38,6 +38,13 @@ def _accepted(specs: tuple[str, ...]) -> list[dict]:
     help="Which records to find themes in (final decisions).",
 )
 @click.option(
+    "--stage",
+    type=click.Choice(("title_abstract", "full_text")),
+    default="title_abstract",
+    show_default=True,
+    help="The stage whose final decisions --filter reads (full_text: the included studies).",
+)
+@click.option(
     "--accept",
     "accept",
     multiple=True,
@@ -49,19 +56,25 @@ def _accepted(specs: tuple[str, ...]) -> list[dict]:
 @click.pass_context
 @_fails_cleanly
 def theme_discover(
-    ctx: click.Context, project: str, filter_: str, accept: tuple[str, ...], as_json: bool
+    ctx: click.Context,
+    project: str,
+    filter_: str,
+    stage: str,
+    accept: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Propose themes found in the project's records: size, distinctive terms and five
     representative titles each. With --accept, create the accepted ones as themes whose
     records are suggestions (not labels)."""
     service = _service(ctx)
-    found = service.theme_proposals(project, filter=filter_)
+    found = service.theme_proposals(project, filter=filter_, stage=stage)
     if accept:
         done = service.accept_proposals(
             project,
             key=found["key"],
             themes=_accepted(accept),
             filter=filter_,
+            stage=stage,
             actor=_actor(),
         )
         if as_json:
@@ -103,6 +116,13 @@ def picks() -> None:
     show_default=True,
     help="Which records to pick from (final decisions).",
 )
+@click.option(
+    "--stage",
+    type=click.Choice(("title_abstract", "full_text")),
+    default="title_abstract",
+    show_default=True,
+    help="The stage whose final decisions --filter reads (full_text: the included studies).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
 @_fails_cleanly
@@ -113,11 +133,17 @@ def picks_show(
     n: int,
     reviews_first: bool,
     filter_: str,
+    stage: str,
     as_json: bool,
 ) -> None:
     """Each theme's most representative and varied records, with why each was picked."""
     result = _service(ctx).theme_picks(
-        project, theme=theme_name, n=n, reviews_first=reviews_first, filter=filter_
+        project,
+        theme=theme_name,
+        n=n,
+        reviews_first=reviews_first,
+        filter=filter_,
+        stage=stage,
     )
     if as_json:
         _print_json(result)

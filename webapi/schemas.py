@@ -924,6 +924,11 @@ class ProposalsQuerySchema(ma.Schema):
         validate=validate.OneOf(DISCOVERY_FILTER_VALUES),
         metadata={"description": "Which records to discover themes in (final decisions)"},
     )
+    stage = fields.String(
+        load_default="title_abstract",
+        validate=validate.OneOf(STAGES),
+        metadata={"description": "The stage whose final decisions the filter reads"},
+    )
 
 
 class TermSchema(ma.Schema):
@@ -951,6 +956,7 @@ class ProposalSchema(ma.Schema):
 class ProposalsSchema(ma.Schema):
     key = fields.String(metadata={"description": "Send it back when accepting"})
     filter = fields.String()
+    stage = fields.String()
     records = fields.Integer()
     method = fields.String()
     k = fields.Integer(metadata={"description": "Number of themes the method chose"})
@@ -974,6 +980,11 @@ class AcceptProposalsSchema(ma.Schema):
     filter = fields.String(
         load_default="included", validate=validate.OneOf(DISCOVERY_FILTER_VALUES)
     )
+    stage = fields.String(
+        load_default="title_abstract",
+        validate=validate.OneOf(STAGES),
+        metadata={"description": "The stage whose final decisions the filter reads"},
+    )
     themes = fields.List(
         fields.Nested(AcceptThemeSchema), required=True, validate=validate.Length(min=1, max=100)
     )
@@ -996,6 +1007,11 @@ class PicksQuerySchema(ma.Schema):
     reviews_first = fields.Boolean(load_default=False)
     filter = fields.String(
         load_default="included", validate=validate.OneOf(DISCOVERY_FILTER_VALUES)
+    )
+    stage = fields.String(
+        load_default="title_abstract",
+        validate=validate.OneOf(STAGES),
+        metadata={"description": "The stage whose final decisions the filter reads"},
     )
 
 

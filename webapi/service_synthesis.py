@@ -25,6 +25,7 @@ from classifier.discovery import DEFAULT_METHOD, MIN_RECORDS, Discovery, discove
 from classifier.picks import N_PICKS, is_review, pick_representatives
 from index.consensus import Viewer
 from index.errors import ConflictError, NotFoundError, TooLargeError, ValidationError
+from index.store import STAGES
 from index.synthesis import DiscoveredTheme
 
 DISCOVERY_FILTERS = ("included", "all", "screened", "unscreened", "excluded")
@@ -39,27 +40,33 @@ _PROPOSALS_KEPT = 8  # (project, filter) discoveries kept in memory
 class SynthesisService:
     """Theme discovery and representative picks (mixed into ``Screenwise``)."""
 
-    def _filtered_ids(self, project_id: int, filter: str, viewer: Viewer | None) -> set[int]:
+    def _filtered_ids(
+        self, project_id: int, filter: str, stage: str = "title_abstract"
+    ) -> set[int]:
+        """The embedded records ``filter`` selects by their final decision at ``stage`` (what
+        every member may see, so proposals are the same whoever asks)."""
         if filter not in DISCOVERY_FILTERS:
             raise ValidationError(
                 f"filter must be one of {', '.join(DISCOVERY_FILTERS)}", field="filter"
             )
+        if stage not in STAGES:
+            raise ValidationError(f"stage must be one of {', '.join(STAGES)}", field="stage")
         state = self.vectors(project_id)  # type: ignore[attr-defined]
         embedded = {int(i) for i in state.ids}
         if filter == "all":
             return embedded
-        decided = self.store.current_decisions(project_id, viewer=viewer)  # type: ignore[attr-defined]
+        final = self.store.final_decisions(project_id, stage)  # type: ignore[attr-defined]
         if filter == "unscreened":
-            return embedded - set(decided)
+            return embedded - set(final)
         label = {"included": "include", "excluded": "exclude"}.get(filter)
-        return embedded & {i for i, d in decided.items() if label is None or d["label"] == label}
+        return embedded & {i for i, d in final.items() if label is None or d["label"] == label}
 
     def _discovery(
-        self, project_id: int, filter: str, viewer: Viewer | None
+        self, project_id: int, filter: str, stage: str
     ) -> tuple[str, np.ndarray, Discovery]:
         """The discovery for the records ``filter`` selects: (key, record ids, result),
         computed once per state of those records and their vectors."""
-        ids = np.array(sorted(self._filtered_ids(project_id, filter, viewer)), dtype=np.int64)
+        ids = np.array(sorted(self._filtered_ids(project_id, filter, stage)), dtype=np.int64)
         if len(ids) > MAX_DISCOVERY_RECORDS:
             raise TooLargeError(
                 f"theme discovery takes at most {MAX_DISCOVERY_RECORDS} records; the filter "
@@ -79,24 +86,25 @@ class SynthesisService:
         key = digest.hexdigest()[:16]
         cache = self._discoveries  # type: ignore[attr-defined]
         with self._lock:  # type: ignore[attr-defined]
-            hit = cache.get((project_id, filter))
+            hit = cache.get((project_id, filter, stage))
         if hit is not None and hit[0] == key:
             return hit
         texts = dict((rid, text) for rid, _, text in self.store.texts(project_id))  # type: ignore[attr-defined]
         found = discover_themes(X, [texts[int(i)] for i in ids], method=DEFAULT_METHOD)
         result = (key, ids, found)
         with self._lock:  # type: ignore[attr-defined]
-            cache[(project_id, filter)] = result
+            cache[(project_id, filter, stage)] = result
             while len(cache) > _PROPOSALS_KEPT:
                 cache.pop(next(iter(cache)))
         return result
 
     def theme_proposals(
-        self, project: str | int, *, filter: str = "included", viewer: Viewer | None = None
+        self, project: str | int, *, filter: str = "included", stage: str = "title_abstract"
     ) -> dict[str, Any]:
-        """Candidate themes for the records ``filter`` selects, largest first."""
+        """Candidate themes for the records ``filter`` selects by their final decision at
+        ``stage``, largest first."""
         target = self.project(project)  # type: ignore[attr-defined]
-        key, ids, found = self._discovery(target.project_id, filter, viewer)
+        key, ids, found = self._discovery(target.project_id, filter, stage)
         titles = {
             r["record_id"]: r
             for r in self.store.records_by_id(  # type: ignore[attr-defined]
@@ -108,6 +116,7 @@ class SynthesisService:
         return {
             "key": key,
             "filter": filter,
+            "stage": stage,
             "records": len(ids),
             "method": found.method,
             "k": found.k,
@@ -141,7 +150,7 @@ class SynthesisService:
         key: str,
         themes: Sequence[dict[str, Any]],
         filter: str = "included",
-        viewer: Viewer | None = None,
+        stage: str = "title_abstract",
         actor: str = "",
     ) -> dict[str, Any]:
         """Create a theme for each entry of ``themes`` (``proposals``: the proposal ids it
@@ -149,7 +158,7 @@ class SynthesisService:
         proposal's), with the proposals' records as suggestions. A proposal left out is
         dropped. ``ConflictError`` when the records changed since ``key`` was read."""
         target = self.project(project)  # type: ignore[attr-defined]
-        current, ids, found = self._discovery(target.project_id, filter, viewer)
+        current, ids, found = self._discovery(target.project_id, filter, stage)
         if key != current:
             raise ConflictError(
                 "the records changed since these proposals were made: load them again"
@@ -228,6 +237,7 @@ class SynthesisService:
         n: int = N_PICKS,
         reviews_first: bool = False,
         filter: str = "included",
+        stage: str = "title_abstract",
         viewer: Viewer | None = None,
     ) -> list[dict[str, Any]]:
         """Per theme (or ``theme`` alone): up to ``n`` representative records of its members
@@ -242,7 +252,7 @@ class SynthesisService:
             if theme not in names:
                 raise NotFoundError(f"no theme {theme!r} in project {target.name!r}")
             names = [theme]
-        allowed = self._filtered_ids(pid, filter, viewer)
+        allowed = self._filtered_ids(pid, filter, stage)
         members = self._members(pid, viewer)
         state = self.vectors(pid)  # type: ignore[attr-defined]
         texts = {rid: text for rid, _, text in self.store.texts(pid)}  # type: ignore[attr-defined]

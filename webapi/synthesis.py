@@ -28,13 +28,15 @@ class Proposals(MethodView):
     @blp.response(200, ProposalsSchema)
     @blp.problems(400, 404, 413)
     def get(self, args: dict, project: str) -> dict:
-        """Candidate themes in the records ``filter`` selects (final includes by default):
+        """Candidate themes in the records ``filter`` selects by their final decision at
+        ``stage`` (final title/abstract includes by default; ``stage=full_text`` for the
+        studies included after full text):
         clusters of their embeddings, each with distinctive terms, size, records shared with
         other proposals and five representative titles. The number of themes is the
         method's choice. 413 over ``MAX_DISCOVERY_RECORDS`` records (3,000)."""
         access = project_access(project)
         return current_app.extensions["screenwise"].theme_proposals(
-            access.project.project_id, filter=args["filter"], viewer=access.viewer
+            access.project.project_id, filter=args["filter"], stage=args["stage"]
         )
 
     @blp.arguments(AcceptProposalsSchema)
@@ -51,7 +53,7 @@ class Proposals(MethodView):
             key=args["key"],
             themes=args["themes"],
             filter=args["filter"],
-            viewer=access.viewer,
+            stage=args["stage"],
             actor=access.name,
         )
 
@@ -72,6 +74,7 @@ class Picks(MethodView):
             n=args["n"],
             reviews_first=args["reviews_first"],
             filter=args["filter"],
+            stage=args["stage"],
             viewer=access.viewer,
         )
 

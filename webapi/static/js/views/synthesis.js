@@ -25,6 +25,13 @@ export async function show(main, { project, alive }) {
     { id: "discover-filter", name: "filter" },
     Object.entries(FILTERS).map(([value, text]) => h("option", { value }, text)),
   );
+  const stage = h(
+    "select",
+    { id: "discover-stage", name: "stage" },
+    h("option", { value: "title_abstract" }, "Title/abstract"),
+    h("option", { value: "full_text" }, "Full text"),
+  );
+  stage.addEventListener("change", () => loadPicks());
   const proposalsBox = h("div", { id: "proposals", "aria-live": "polite" });
   const discover = h(
     "button",
@@ -38,7 +45,7 @@ export async function show(main, { project, alive }) {
     proposalsBox.replaceChildren(h("p", { class: "muted" }, "Finding themes…"));
     try {
       const found = await request("GET", `${base}/themes/proposals`, {
-        query: { filter: filter.value },
+        query: { filter: filter.value, stage: stage.value },
       });
       if (!alive()) return;
       renderProposals(found);
@@ -119,7 +126,7 @@ export async function show(main, { project, alive }) {
           }));
       try {
         const done = await request("POST", `${base}/themes/proposals`, {
-          json: { key: found.key, filter: found.filter, themes },
+          json: { key: found.key, filter: found.filter, stage: found.stage, themes },
         });
         await loadProject(pid, { fresh: true });
         if (!alive()) return;
@@ -184,7 +191,9 @@ export async function show(main, { project, alive }) {
   async function loadPicks() {
     try {
       const [themes, selection] = await Promise.all([
-        request("GET", `${base}/picks`, { query: { reviews_first: reviewsFirst.checked } }),
+        request("GET", `${base}/picks`, {
+          query: { reviews_first: reviewsFirst.checked, stage: stage.value },
+        }),
         request("GET", `${base}/picks/selection`),
       ]);
       if (!alive()) return;
@@ -267,6 +276,7 @@ export async function show(main, { project, alive }) {
       "div",
       { class: "card search-form" },
       h("div", { class: "field" }, h("label", { for: "discover-filter" }, "Among"), filter),
+      h("div", { class: "field" }, h("label", { for: "discover-stage" }, "Decided at"), stage),
       discover,
     ),
     proposalsBox,
