@@ -222,3 +222,21 @@ def test_full_text_stage(client, service, project):
     assert client.post("/api/projects/syn/themes/proposals", json=stale).status_code == 409
     [picks] = client.get("/api/projects/syn/picks?stage=full_text").get_json()
     assert {p["record_id"] for p in picks["picks"]} <= set(ids[:8])
+
+
+def test_ris_export_names_the_selection_and_reads_back_clean(client, project, tmp_path):
+    from index.readers import read_records
+
+    found = client.get("/api/projects/syn/themes/proposals").get_json()
+    client.post(
+        "/api/projects/syn/themes/proposals",
+        json={"key": found["key"], "themes": [{"proposals": [0], "name": "Main"}]},
+    )
+    chosen = found["proposals"][0]["titles"][0]["record_id"]
+    client.put(f"/api/projects/syn/picks/selection/{chosen}?theme=Main", json={})
+    ris = client.get("/api/projects/syn/export?format=ris").get_data(as_text=True)
+    assert ris.count("N1  - screenwise selected for: Main") == 1
+    path = tmp_path / "back.ris"
+    path.write_text(ris, encoding="utf-8")
+    records = read_records(path)
+    assert len(records) == 58 and not any("selected for" in r.notes for r in records)
