@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
 
+    _picks(X, texts, first, themes)
     if args.subset:
         _subsets(X, first, args.methods.split(","), args.subset, args.draws, args.seed)
 
@@ -137,6 +138,46 @@ def _subsets(
         rows.append([method, f"{min(ks)}-{max(ks)}", f"{np.mean(ari):.3f}", f"{np.mean(nmi):.3f}"])
     print(f"\n{draws} random subsets of {size} records (each has all 13 reviews or nearly)\n")
     print(markdown_table(["method", "k chosen", "mean ARI", "mean NMI"], rows))
+
+
+def _picks(X: np.ndarray, texts: list[str], truth: np.ndarray, themes: list[str]) -> None:
+    """Five picks per review (its records as one theme): MMR (the service's), MMR with
+    reviews first, and the five records nearest the centre, by mean cosine to the centre
+    (representative) and mean cosine between the picks (lower: more varied)."""
+    from classifier.picks import is_review, pick_representatives
+
+    reviews = is_review(texts)
+    sums = {name: np.zeros(3) for name in ("nearest the centre", "MMR", "MMR, reviews first")}
+    for t in range(len(themes)):
+        rows = np.flatnonzero(truth == t)
+        Xt = X[rows] / np.linalg.norm(X[rows], axis=1, keepdims=True)
+        centre = Xt.mean(axis=0)
+        centre /= np.linalg.norm(centre)
+        central = Xt @ centre
+        chosen = {
+            "nearest the centre": np.argsort(-central, kind="stable")[:5],
+            "MMR": [p.row for p in pick_representatives(Xt, 5)],
+            "MMR, reviews first": [
+                p.row
+                for p in pick_representatives(Xt, 5, reviews=reviews[rows], reviews_first=True)
+            ],
+        }
+        for name, picked in chosen.items():
+            picked = np.asarray(picked)
+            pair = Xt[picked] @ Xt[picked].T
+            off = pair[~np.eye(len(picked), dtype=bool)]
+            sums[name] += [central[picked].mean(), off.mean(), reviews[rows][picked].sum()]
+    n = len(themes)
+    print(
+        f"\n5 picks per review, mean over the {n} reviews ({int(reviews.sum())} records are "
+        "reviews by their title or abstract)\n"
+    )
+    print(
+        markdown_table(
+            ["picks", "cosine to centre", "cosine between picks", "reviews among 5"],
+            [[k, f"{v[0] / n:.3f}", f"{v[1] / n:.3f}", f"{v[2] / n:.1f}"] for k, v in sums.items()],
+        )
+    )
 
 
 def _timing(X: np.ndarray, texts: list[str], sizes: list[int], seed: int) -> None:
