@@ -25,6 +25,7 @@ from classifier.discovery import DEFAULT_METHOD, MIN_RECORDS, Discovery, discove
 from classifier.picks import N_PICKS, is_review, pick_representatives
 from index.consensus import Viewer
 from index.errors import ConflictError, NotFoundError, TooLargeError, ValidationError
+from index.records import embedding_text
 from index.store import STAGES
 from index.synthesis import DiscoveredTheme
 
@@ -89,7 +90,7 @@ class SynthesisService:
             hit = cache.get((project_id, filter, stage))
         if hit is not None and hit[0] == key:
             return hit
-        texts = dict((rid, text) for rid, _, text in self.store.texts(project_id))  # type: ignore[attr-defined]
+        texts = self._texts_of(project_id, ids.tolist())
         found = discover_themes(X, [texts[int(i)] for i in ids], method=DEFAULT_METHOD)
         result = (key, ids, found)
         with self._lock:  # type: ignore[attr-defined]
@@ -223,6 +224,11 @@ class SynthesisService:
             members.setdefault(name, set()).update(records)
         return members
 
+    def _texts_of(self, project_id: int, ids: Sequence[int]) -> dict[int, str]:
+        """Title + abstract of these records (as embedded): never the whole corpus."""
+        records = self.store.records_by_id(project_id, list(ids))  # type: ignore[attr-defined]
+        return {r["record_id"]: embedding_text(r["title"], r["abstract"]) for r in records}
+
     def _study_types(self, project_id: int) -> dict[int, str]:
         # Study types come from another part of screenwise where it is there; without them
         # a review is told by its title and abstract (``classifier.picks.REVIEW_PATTERN``).
@@ -255,11 +261,13 @@ class SynthesisService:
         allowed = self._filtered_ids(pid, filter, stage)
         members = self._members(pid, viewer)
         state = self.vectors(pid)  # type: ignore[attr-defined]
-        texts = {rid: text for rid, _, text in self.store.texts(pid)}  # type: ignore[attr-defined]
         study_types = self._study_types(pid)
         selected: dict[str, list[dict[str, Any]]] = {}
         for row in self.store.selected_picks(pid):  # type: ignore[attr-defined]
             selected.setdefault(row["theme"], []).append(row)
+        wanted = {i for name in names for i in members.get(name, set()) & allowed}
+        wanted |= {row["record_id"] for rows in selected.values() for row in rows}
+        texts = self._texts_of(pid, sorted(wanted))
         out = []
         for name in names:
             ids = sorted(members.get(name, set()) & allowed)
@@ -338,9 +346,9 @@ class SynthesisService:
         target = self.project(project)  # type: ignore[attr-defined]
         pid = target.project_id
         rows = self.store.selected_picks(pid)  # type: ignore[attr-defined]
-        texts = {rid: text for rid, _, text in self.store.texts(pid)}  # type: ignore[attr-defined]
         study_types = self._study_types(pid)
         distinct = sorted({r["record_id"] for r in rows})
+        texts = self._texts_of(pid, distinct)
         reviews = dict(
             zip(
                 distinct,
