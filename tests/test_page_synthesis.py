@@ -92,6 +92,14 @@ def test_discover_accept_merge_and_select(page, open_page, screenshot_dir, servi
     page.check("#reviews-first")
     section.locator(".pick").first.wait_for()
 
+    # On the record, the discovered theme is a suggested chip, off until a reviewer takes it.
+    member = int(section.locator(".pick").first.get_attribute("data-record"))
+    page.goto(f"{page.base}/#/p/{pid}/screen/{member}")
+    chip = page.locator(".chip-theme.suggested", has_text="Chosen theme")
+    chip.wait_for()
+    assert chip.get_attribute("aria-pressed") == "false"
+    shoot(page, screenshot_dir, "synthesis-suggested-chip")
+
     # A reviewer sees proposals and picks, without accept or select buttons.
     service.store.create_reviewer("bob")
     service.store.set_member(pid, "bob", "reviewer")
