@@ -98,6 +98,7 @@ def test_discover_accept_merge_and_select(page, open_page, screenshot_dir, servi
     chip = page.locator(".chip-theme.suggested", has_text="Chosen theme")
     chip.wait_for()
     assert chip.get_attribute("aria-pressed") == "false"
+    assert "null" not in page.locator(".record-top").inner_text()
     shoot(page, screenshot_dir, "synthesis-suggested-chip")
 
     # A reviewer sees proposals and picks, without accept or select buttons.

@@ -435,7 +435,7 @@ export async function show(main, ctx) {
         h("span", { class: "chip chip-opened" }, state.reason || "Opened record"),
         state.from === "search"
           ? h("a", { class: "back-link", id: "back-to-search", href: searchHash() }, "← Back to the results")
-          : null,
+          : "", // top.append is the DOM's: it would show null as "null"
         decisionLine(state.decision),
       );
     }
