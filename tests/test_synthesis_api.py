@@ -95,6 +95,8 @@ def test_proposals_accept_rename_merge(client, service, project, as_reviewer):
     unknown = {"key": found["key"], "themes": [{"proposals": [99], "name": "X"}]}
     bad = client.post("/api/projects/syn/themes/proposals", json=unknown)
     assert bad.status_code == 400 and "99" in bad.get_json()["detail"]
+    control = {"key": found["key"], "themes": [{"proposals": [0], "name": "A\nB"}]}
+    assert client.post("/api/projects/syn/themes/proposals", json=control).status_code == 400
     stale = {"key": "0" * 16, "themes": [{"proposals": [0], "name": "X"}]}
     assert client.post("/api/projects/syn/themes/proposals", json=stale).status_code == 409
     assert len(service.project("syn").themes) == 2

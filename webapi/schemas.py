@@ -971,8 +971,8 @@ class AcceptThemeSchema(ma.Schema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "Proposal ids: several are merged into one theme"},
     )
-    name = fields.String(validate=validate.Length(max=200))
-    description = fields.String(validate=validate.Length(max=5000))
+    name = _name()
+    description = fields.String(validate=validate.Length(max=20000))
 
 
 class AcceptProposalsSchema(ma.Schema):
@@ -1002,7 +1002,7 @@ class AcceptedSchema(ma.Schema):
 
 
 class PicksQuerySchema(ma.Schema):
-    theme = fields.String(validate=validate.Length(max=200))
+    theme = _name()
     n = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
     reviews_first = fields.Boolean(load_default=False)
     filter = fields.String(
@@ -1064,4 +1064,4 @@ class SelectionSchema(ma.Schema):
 
 
 class ThemeQuerySchema(ma.Schema):
-    theme = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    theme = _name(required=True)
