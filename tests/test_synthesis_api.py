@@ -242,3 +242,25 @@ def test_ris_export_names_the_selection_and_reads_back_clean(client, project, tm
     path.write_text(ris, encoding="utf-8")
     records = read_records(path)
     assert len(records) == 58 and not any("selected for" in r.notes for r in records)
+
+
+def test_sub_themes_within_a_theme(client, service, project, runner):
+    found = client.get("/api/projects/syn/themes/proposals").get_json()
+    biggest = found["proposals"][0]
+    client.post(
+        "/api/projects/syn/themes/proposals",
+        json={"key": found["key"], "themes": [{"proposals": [0], "name": "Main"}]},
+    )
+    inner = client.get("/api/projects/syn/themes/proposals?theme=Main")
+    assert inner.status_code == 200, inner.get_json()
+    body = inner.get_json()
+    assert body["theme"] == "Main" and biggest["size"] <= body["records"] < 50
+    assert body["key"] != found["key"]
+    accepted = client.post(
+        "/api/projects/syn/themes/proposals",
+        json={"key": body["key"], "theme": "Main", "themes": [{"proposals": [0], "name": "Sub"}]},
+    )
+    assert accepted.status_code == 201
+    assert client.get("/api/projects/syn/themes/proposals?theme=Nope").status_code == 404
+    shown = runner(["theme", "discover", "--project", "syn", "--theme", "Main"])
+    assert shown.exit_code == 0 and f"in {body['records']} included records" in shown.output

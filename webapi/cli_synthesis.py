@@ -45,6 +45,12 @@ def _accepted(specs: tuple[str, ...]) -> list[dict]:
     help="The stage whose final decisions --filter reads (full_text: the included studies).",
 )
 @click.option(
+    "--theme",
+    "within",
+    default=None,
+    help="Only the records of this theme (labelled or suggested): its sub-themes.",
+)
+@click.option(
     "--accept",
     "accept",
     multiple=True,
@@ -60,6 +66,7 @@ def theme_discover(
     project: str,
     filter_: str,
     stage: str,
+    within: str | None,
     accept: tuple[str, ...],
     as_json: bool,
 ) -> None:
@@ -67,7 +74,7 @@ def theme_discover(
     representative titles each. With --accept, create the accepted ones as themes whose
     records are suggestions (not labels)."""
     service = _service(ctx)
-    found = service.theme_proposals(project, filter=filter_, stage=stage)
+    found = service.theme_proposals(project, filter=filter_, stage=stage, theme=within)
     if accept:
         done = service.accept_proposals(
             project,
@@ -75,6 +82,7 @@ def theme_discover(
             themes=_accepted(accept),
             filter=filter_,
             stage=stage,
+            theme=within,
             actor=_actor(),
         )
         if as_json:

@@ -929,6 +929,7 @@ class ProposalsQuerySchema(ma.Schema):
         validate=validate.OneOf(STAGES),
         metadata={"description": "The stage whose final decisions the filter reads"},
     )
+    theme = _name()  # only the records of this theme (labelled or suggested): sub-themes
 
 
 class TermSchema(ma.Schema):
@@ -957,6 +958,7 @@ class ProposalsSchema(ma.Schema):
     key = fields.String(metadata={"description": "Send it back when accepting"})
     filter = fields.String()
     stage = fields.String()
+    theme = fields.String(allow_none=True)
     records = fields.Integer()
     method = fields.String()
     k = fields.Integer(metadata={"description": "Number of themes the method chose"})
@@ -985,6 +987,7 @@ class AcceptProposalsSchema(ma.Schema):
         validate=validate.OneOf(STAGES),
         metadata={"description": "The stage whose final decisions the filter reads"},
     )
+    theme = _name()  # only the records of this theme (labelled or suggested): sub-themes
     themes = fields.List(
         fields.Nested(AcceptThemeSchema), required=True, validate=validate.Length(min=1, max=100)
     )

@@ -63,11 +63,18 @@ class SynthesisService:
         return embedded & {i for i, d in final.items() if label is None or d["label"] == label}
 
     def _discovery(
-        self, project_id: int, filter: str, stage: str
+        self, project_id: int, filter: str, stage: str, theme: str | None = None
     ) -> tuple[str, np.ndarray, Discovery]:
-        """The discovery for the records ``filter`` selects: (key, record ids, result),
-        computed once per state of those records and their vectors."""
-        ids = np.array(sorted(self._filtered_ids(project_id, filter, stage)), dtype=np.int64)
+        """The discovery for the records ``filter`` selects (of ``theme`` alone, when
+        given: its sub-themes): (key, record ids, result), computed once per state of those
+        records and their vectors."""
+        selected = self._filtered_ids(project_id, filter, stage)
+        if theme is not None:
+            if theme not in {t.name for t in self.project(project_id).themes}:  # type: ignore[attr-defined]
+                raise NotFoundError(f"no theme {theme!r} in this project")
+            # Labels every member may see (final records' and imported ones) and suggestions.
+            selected &= self._members(project_id, None, final=True).get(theme, set())
+        ids = np.array(sorted(selected), dtype=np.int64)
         if len(ids) > MAX_DISCOVERY_RECORDS:
             raise TooLargeError(
                 f"theme discovery takes at most {MAX_DISCOVERY_RECORDS} records; the filter "
@@ -87,25 +94,30 @@ class SynthesisService:
         key = digest.hexdigest()[:16]
         cache = self._discoveries  # type: ignore[attr-defined]
         with self._lock:  # type: ignore[attr-defined]
-            hit = cache.get((project_id, filter, stage))
+            hit = cache.get((project_id, filter, stage, theme))
         if hit is not None and hit[0] == key:
             return hit
         texts = self._texts_of(project_id, ids.tolist())
         found = discover_themes(X, [texts[int(i)] for i in ids], method=DEFAULT_METHOD)
         result = (key, ids, found)
         with self._lock:  # type: ignore[attr-defined]
-            cache[(project_id, filter, stage)] = result
+            cache[(project_id, filter, stage, theme)] = result
             while len(cache) > _PROPOSALS_KEPT:
                 cache.pop(next(iter(cache)))
         return result
 
     def theme_proposals(
-        self, project: str | int, *, filter: str = "included", stage: str = "title_abstract"
+        self,
+        project: str | int,
+        *,
+        filter: str = "included",
+        stage: str = "title_abstract",
+        theme: str | None = None,
     ) -> dict[str, Any]:
         """Candidate themes for the records ``filter`` selects by their final decision at
-        ``stage``, largest first."""
+        ``stage`` (within ``theme``, when given), largest first."""
         target = self.project(project)  # type: ignore[attr-defined]
-        key, ids, found = self._discovery(target.project_id, filter, stage)
+        key, ids, found = self._discovery(target.project_id, filter, stage, theme)
         titles = {
             r["record_id"]: r
             for r in self.store.records_by_id(  # type: ignore[attr-defined]
@@ -118,6 +130,7 @@ class SynthesisService:
             "key": key,
             "filter": filter,
             "stage": stage,
+            "theme": theme,
             "records": len(ids),
             "method": found.method,
             "k": found.k,
@@ -152,6 +165,7 @@ class SynthesisService:
         themes: Sequence[dict[str, Any]],
         filter: str = "included",
         stage: str = "title_abstract",
+        theme: str | None = None,
         actor: str = "",
     ) -> dict[str, Any]:
         """Create a theme for each entry of ``themes`` (``proposals``: the proposal ids it
@@ -159,7 +173,7 @@ class SynthesisService:
         proposal's), with the proposals' records as suggestions. A proposal left out is
         dropped. ``ConflictError`` when the records changed since ``key`` was read."""
         target = self.project(project)  # type: ignore[attr-defined]
-        current, ids, found = self._discovery(target.project_id, filter, stage)
+        current, ids, found = self._discovery(target.project_id, filter, stage, theme)
         if key != current:
             raise ConflictError(
                 "the records changed since these proposals were made: load them again"
@@ -213,11 +227,14 @@ class SynthesisService:
                 out.setdefault(rid, {})[theme] = score
         return out
 
-    def _members(self, project_id: int, viewer: Viewer | None) -> dict[str, set[int]]:
-        """Per theme: the records labelled with it (as ``viewer`` may see) or suggested for
-        it by discovery."""
+    def _members(
+        self, project_id: int, viewer: Viewer | None, *, final: bool = False
+    ) -> dict[str, set[int]]:
+        """Per theme: the records labelled with it (as ``viewer`` may see; ``final``: as
+        every member may) or suggested for it by discovery."""
         members: dict[str, set[int]] = {}
-        for rid, names in self.store.current_themes(project_id, viewer=viewer).items():  # type: ignore[attr-defined]
+        labels = self.store.current_themes(project_id, viewer=viewer, final=final)  # type: ignore[attr-defined]
+        for rid, names in labels.items():
             for name in names:
                 members.setdefault(name, set()).add(rid)
         for name, records in self.store.discovered_suggestions(project_id).items():  # type: ignore[attr-defined]

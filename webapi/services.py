@@ -95,7 +95,7 @@ class Screenwise(IngestService, RankingService, ReportService, JobService, Synth
         self.ranking_refit = ranking_refit
         self.serving = False  # set by warm_up (serve): background work may outlive a request
         self._query_vectors: dict[tuple[str, ...], np.ndarray] = {}
-        self._discoveries: dict[tuple[int, str, str], Any] = {}  # theme discovery per filter
+        self._discoveries: dict[tuple[Any, ...], Any] = {}  # theme discovery per filter
         self._lock = threading.RLock()
         self._project_locks: dict[int, threading.RLock] = {}
 

@@ -30,13 +30,17 @@ class Proposals(MethodView):
     def get(self, args: dict, project: str) -> dict:
         """Candidate themes in the records ``filter`` selects by their final decision at
         ``stage`` (final title/abstract includes by default; ``stage=full_text`` for the
-        studies included after full text):
+        studies included after full text; with ``theme``, the records of that theme, for
+        its sub-themes):
         clusters of their embeddings, each with distinctive terms, size, records shared with
         other proposals and five representative titles. The number of themes is the
         method's choice. 413 over ``MAX_DISCOVERY_RECORDS`` records (3,000)."""
         access = project_access(project)
         return current_app.extensions["screenwise"].theme_proposals(
-            access.project.project_id, filter=args["filter"], stage=args["stage"]
+            access.project.project_id,
+            filter=args["filter"],
+            stage=args["stage"],
+            theme=args.get("theme"),
         )
 
     @blp.arguments(AcceptProposalsSchema)
@@ -54,6 +58,7 @@ class Proposals(MethodView):
             themes=args["themes"],
             filter=args["filter"],
             stage=args["stage"],
+            theme=args.get("theme"),
             actor=access.name,
         )
 
