@@ -299,7 +299,9 @@ _RIS_MAPPING = {**rispy.TAG_KEY_MAPPING, "LI": "label_li", "PM": "pubmed_id"}
 _PUBMED_DATABASE = re.compile(r"\b(nlm|pubmed|medline)\b", re.IGNORECASE)
 _ZOTERO_P_TAGS = re.compile(r"^<p>|</p>$")
 _RIS_IGNORED_OUTSIDE = frozenset({"ER", "UK"})
-_SCREENWISE_NOTE = re.compile(r"^screenwise (?P<key>decision|reason|note|themes): (?P<value>.*)$")
+_SCREENWISE_NOTE = re.compile(
+    r"^screenwise (?P<key>decision|reason|note|themes|selected for): (?P<value>.*)$"
+)
 
 
 def _ris_tag(line: str) -> str | None:

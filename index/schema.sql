@@ -236,3 +236,30 @@ CREATE TABLE record_study_types (
     updated_at  TEXT NOT NULL
 );
 CREATE INDEX record_study_types_project ON record_study_types (project_id, study_type);
+
+-- Schema 4, theme discovery (branch discover). The records a theme accepted from discovery
+-- suggests: suggestions, not labels (a reviewer confirms one by labelling the record), shown
+-- like the theme model's; ``score`` is the record's cosine to the discovered theme's centre.
+CREATE TABLE theme_suggestions (
+    project_id  INTEGER NOT NULL REFERENCES projects (project_id),
+    theme_id    INTEGER NOT NULL REFERENCES themes (theme_id) ON DELETE CASCADE,
+    record_id   INTEGER NOT NULL REFERENCES records (record_id) ON DELETE CASCADE,
+    score       REAL NOT NULL,
+    created_by  TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (theme_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX theme_suggestions_project ON theme_suggestions (project_id, record_id);
+
+-- The records a maintainer selected as a theme's representative picks (the synthesis's
+-- sources within the theme); unmarking deletes the row, and the audit trail keeps both.
+CREATE TABLE theme_picks (
+    project_id  INTEGER NOT NULL REFERENCES projects (project_id),
+    theme_id    INTEGER NOT NULL REFERENCES themes (theme_id) ON DELETE CASCADE,
+    record_id   INTEGER NOT NULL REFERENCES records (record_id) ON DELETE CASCADE,
+    reason      TEXT NOT NULL DEFAULT '',
+    picked_by   TEXT NOT NULL,
+    picked_at   TEXT NOT NULL,
+    PRIMARY KEY (theme_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX theme_picks_project ON theme_picks (project_id, theme_id);

@@ -43,6 +43,7 @@ from .limits import (
 from .limits_store import SearchLimitsStore
 from .records import Record
 from .study_types import STUDY_TYPES, StudyTypeStore
+from .synthesis import SynthesisStore
 
 SCHEMA_VERSION = 4
 
@@ -194,7 +195,7 @@ class NewProject:
     question: str = ""
 
 
-class Store(SearchLimitsStore, StudyTypeStore):
+class Store(SearchLimitsStore, StudyTypeStore, SynthesisStore):
     """All of screenwise's durable state, in one SQLite file (``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
@@ -247,7 +248,7 @@ class Store(SearchLimitsStore, StudyTypeStore):
             if version == 1:
                 _migrate_1_to_2(conn, schema)
             if version in (1, 2, 3):
-                _create_missing(conn, schema)  # 3 -> 4: new tables only
+                _create_missing(conn, schema)  # 2 -> 3: jobs; 3 -> 4: new tables only
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:

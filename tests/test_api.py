@@ -765,6 +765,14 @@ def test_every_operation_is_exercised_with_its_documented_responses(
     client.post(f"{p}/limits/apply")
     client.post(f"{p}/themes", json={"name": "Adults", "description": "ADHD in adults"})
     client.patch(f"{p}/themes", json={"theme": "Adults", "name": "Adult ADHD"})
+    # Synthesis (tests/test_synthesis_api.py): themes discovered, picks and their selection.
+    found = client.get(f"{p}/themes/proposals", query_string={"filter": "all"}).get_json()
+    accept = {"key": found["key"], "filter": "all", "themes": [{"proposals": [0], "name": "F"}]}
+    client.post(f"{p}/themes/proposals", json=accept)
+    client.get(f"{p}/picks", query_string={"filter": "all"})
+    client.put(f"{p}/picks/selection/{first}", query_string={"theme": "F"}, json={})
+    client.get(f"{p}/picks/selection")
+    client.delete(f"{p}/picks/selection/{first}", query_string={"theme": "F"})
     client.get(f"{p}/conflicts")
     client.get(f"{p}/audit")
     client.get("/api/audit")

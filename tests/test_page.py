@@ -688,6 +688,7 @@ def test_blind_double_screening_in_the_browser(open_page, screenshot_dir, servic
         "Progress",
         "Search",
         "History",
+        "Synthesis",
     ]
     assert rita.locator("[data-export], #import-form, #audit-table, #retrain").count() == 0
     assert text(rita, "#project-role") == "Reviewer"

@@ -282,3 +282,22 @@ def test_a_version_2_store_gains_the_jobs_tables(tmp_path):
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
+
+
+def test_a_version_3_store_gains_the_synthesis_tables(tmp_path):
+    path = tmp_path / "s.db"
+    with Store(path) as s:
+        s.create_project("p", themes=["Heart"])
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TABLE theme_suggestions; DROP TABLE theme_picks; PRAGMA user_version = 3;"
+    )
+    conn.close()
+    with Store(path) as s:
+        assert [t.name for t in s.project("p").themes] == ["Heart"]
+        assert s.discovered_suggestions(1) == {} and s.selected_picks(1) == []
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"theme_suggestions", "theme_picks"} <= names
+    conn.close()

@@ -125,6 +125,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         records,
         search,
         search_limits,
+        synthesis,
         team,
         themes,
         training,
@@ -146,6 +147,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         audit,
         search_limits,
         evidence,
+        synthesis,
     ):
         api.register_blueprint(module.blp)
     from . import pages

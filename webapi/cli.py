@@ -1011,5 +1011,6 @@ from .cli_limits import limits, protocol  # noqa: E402
 main.add_command(protocol)
 main.add_command(limits)
 
-# Commands of their own modules, registered on ``main`` when imported.
-from . import cli_evidence  # noqa: E402, F401
+# Commands of their own modules, registered on ``main`` (the synthesis commands: on the theme
+# group and a picks group) when imported.
+from . import cli_evidence, cli_synthesis  # noqa: E402, F401

@@ -488,6 +488,9 @@ class ThemeScoreSchema(ma.Schema):
     theme = fields.String()
     score = fields.Float()
     suggested = fields.Boolean()
+    discovered = fields.Boolean(
+        metadata={"description": "Suggested by an accepted discovered theme (branch discover)"}
+    )
 
 
 class NeighbourSchema(ma.Schema):
@@ -1083,3 +1086,160 @@ class EvidenceMapSchema(ma.Schema):
     column_totals = fields.List(fields.Integer())
     theme_counts = fields.List(fields.String())
     summary = fields.String()
+
+
+# -- synthesis: theme discovery and representative picks (branch discover) --------------------
+
+DISCOVERY_FILTER_VALUES = ("included", "all", "screened", "unscreened", "excluded")
+
+
+class ProposalsQuerySchema(ma.Schema):
+    filter = fields.String(
+        load_default="included",
+        validate=validate.OneOf(DISCOVERY_FILTER_VALUES),
+        metadata={"description": "Which records to discover themes in (final decisions)"},
+    )
+    stage = fields.String(
+        load_default="title_abstract",
+        validate=validate.OneOf(STAGES),
+        metadata={"description": "The stage whose final decisions the filter reads"},
+    )
+    theme = _name()  # only the records of this theme (labelled or suggested): sub-themes
+
+
+class TermSchema(ma.Schema):
+    term = fields.String()
+    weight = fields.Float(metadata={"description": "c-TF-IDF weight"})
+
+
+class ProposalTitleSchema(ma.Schema):
+    record_id = fields.Integer()
+    title = fields.String()
+    year = fields.Integer(allow_none=True)
+
+
+class ProposalSchema(ma.Schema):
+    proposal_id = fields.Integer()
+    name = fields.String(metadata={"description": "Suggested name: its first terms"})
+    name_taken = fields.Boolean()
+    description = fields.String()
+    size = fields.Integer(metadata={"description": "Records whose nearest theme this is"})
+    overlapping = fields.Integer(metadata={"description": "Records it shares with others"})
+    terms = fields.List(fields.Nested(TermSchema))
+    titles = fields.List(fields.Nested(ProposalTitleSchema))
+
+
+class ProposalsSchema(ma.Schema):
+    key = fields.String(metadata={"description": "Send it back when accepting"})
+    filter = fields.String()
+    stage = fields.String()
+    theme = fields.String(allow_none=True)
+    records = fields.Integer()
+    method = fields.String()
+    k = fields.Integer(metadata={"description": "Number of themes the method chose"})
+    silhouette = fields.Float(allow_none=True)
+    proposals = fields.List(fields.Nested(ProposalSchema))
+
+
+class AcceptThemeSchema(ma.Schema):
+    proposals = fields.List(
+        fields.Integer(validate=validate.Range(min=0, max=MAX_ID)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Proposal ids: several are merged into one theme"},
+    )
+    name = _name()
+    description = fields.String(validate=validate.Length(max=20000))
+
+
+class AcceptProposalsSchema(ma.Schema):
+    key = fields.String(required=True, validate=validate.Length(max=100))
+    filter = fields.String(
+        load_default="included", validate=validate.OneOf(DISCOVERY_FILTER_VALUES)
+    )
+    stage = fields.String(
+        load_default="title_abstract",
+        validate=validate.OneOf(STAGES),
+        metadata={"description": "The stage whose final decisions the filter reads"},
+    )
+    theme = _name()  # only the records of this theme (labelled or suggested): sub-themes
+    themes = fields.List(
+        fields.Nested(AcceptThemeSchema), required=True, validate=validate.Length(min=1, max=100)
+    )
+
+
+class AcceptedThemeSchema(ma.Schema):
+    name = fields.String()
+    description = fields.String()
+    suggested = fields.Integer(metadata={"description": "Records stored as its suggestions"})
+
+
+class AcceptedSchema(ma.Schema):
+    themes = fields.List(fields.Nested(AcceptedThemeSchema))
+    project = fields.Dict()
+
+
+class PicksQuerySchema(ma.Schema):
+    theme = _name()
+    n = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
+    reviews_first = fields.Boolean(load_default=False)
+    filter = fields.String(
+        load_default="included", validate=validate.OneOf(DISCOVERY_FILTER_VALUES)
+    )
+    stage = fields.String(
+        load_default="title_abstract",
+        validate=validate.OneOf(STAGES),
+        metadata={"description": "The stage whose final decisions the filter reads"},
+    )
+
+
+class PickSchema(ma.Schema):
+    record_id = fields.Integer()
+    title = fields.String()
+    year = fields.Integer(allow_none=True)
+    order = fields.Integer()
+    review = fields.Boolean()
+    centrality = fields.Float(metadata={"description": "Cosine to the theme's centre"})
+    redundancy = fields.Float(
+        allow_none=True, metadata={"description": "Highest cosine to an earlier pick"}
+    )
+    reason = fields.String()
+    selected = fields.Boolean()
+
+
+class SelectedPickSchema(ma.Schema):
+    record_id = fields.Integer()
+    title = fields.String()
+    year = fields.Integer(allow_none=True)
+    review = fields.Boolean()
+    reason = fields.String()
+    picked_by = fields.String()
+    picked_at = fields.String()
+
+
+class ThemePicksSchema(ma.Schema):
+    theme = fields.String()
+    members = fields.Integer()
+    reviews = fields.Integer()
+    picks = fields.List(fields.Nested(PickSchema))
+    selected = fields.List(fields.Nested(SelectedPickSchema))
+
+
+class SelectPickSchema(ma.Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ThemeSelectionSchema(ma.Schema):
+    theme = fields.String()
+    selected = fields.Integer()
+    reviews = fields.Integer()
+
+
+class SelectionSchema(ma.Schema):
+    selected = fields.Integer(metadata={"description": "Distinct records selected"})
+    reviews = fields.Integer(metadata={"description": "Of them, reviews"})
+    themes = fields.List(fields.Nested(ThemeSelectionSchema))
+
+
+class ThemeQuerySchema(ma.Schema):
+    theme = _name(required=True)

@@ -425,7 +425,11 @@ class RankingService:
         textless = open_textless[: n - len(top)]
         ids = [int(i) for i in state.ids[top]] + textless
         records = self.store.records_by_id(target.project_id, ids)
-        themes = self._theme_suggestions(ranking, self.models.take(ranking.features, top))
+        themes = self.with_discovered(  # type: ignore[attr-defined]
+            target.project_id,
+            [int(i) for i in state.ids[top]],
+            self._theme_suggestions(ranking, self.models.take(ranking.features, top)),
+        )
         nearest = self._nearest_includes(ranking, state.matrix[top], k)
         items = []
         limits = SearchLimits.of(target.settings)
@@ -557,14 +561,19 @@ class RankingService:
             self._theme_suggestions(ranking, self.models.take(ranking.features, embedded))
         )
         current = self.store.current_themes(target.project_id, viewer=viewer)
+        lists = self.with_discovered(  # type: ignore[attr-defined]
+            target.project_id,
+            [r["record_id"] for r in records],
+            [next(suggestions) if row is not None else [] for row in rows],
+        )
         return [
             {
                 "record_id": r["record_id"],
                 "title": r["title"],
                 "labelled": current.get(r["record_id"]),
-                "themes": next(suggestions) if row is not None else [],
+                "themes": themes,
             }
-            for r, row in zip(records, rows, strict=True)
+            for r, themes in zip(records, lists, strict=True)
         ]
 
     def read_uploads(self, uploads: Sequence[tuple[str, IO[bytes]]]) -> list[Record]:

@@ -123,6 +123,9 @@ class ReportService:
             raise ValidationError(f"format must be one of {', '.join(writers.FORMATS)}", "format")
         target = self.project(project)
         records, _ = self.store.records(target.project_id, final=True, study_type=study_type)
+        selected = self.selected_themes(target.project_id)  # type: ignore[attr-defined]
+        for record in records:
+            record["selected_for"] = selected.get(record["record_id"], [])
         text = writers.to_csv(records) if fmt == "csv" else writers.to_ris(records)
         self.store.log(target.project_id, actor, "export", format=fmt, records=len(records))
         filename = f"{secure_filename(target.name) or 'project'}-screenwise.{fmt}"

@@ -41,6 +41,7 @@ from .service_evidence import StudyTypeService
 from .service_ingest import SEARCH_FILTERS, IngestService, Limits, ProjectVectors
 from .service_ranking import Ranking, RankingService
 from .service_reports import ReportService
+from .service_synthesis import SynthesisService
 from .text_features import ProjectText
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,14 @@ SYNC_TRAIN_MAX_RECORDS = 5000
 _UNSET: Any = object()
 
 
-class Screenwise(IngestService, RankingService, ReportService, JobService, StudyTypeService):
+class Screenwise(
+    IngestService,
+    RankingService,
+    ReportService,
+    JobService,
+    StudyTypeService,
+    SynthesisService,
+):
     """One home folder's screenwise: ``data/`` holds the store and indexes, ``models/`` models.
 
     The methods live with their concern: ``IngestService`` (import, vectors, search),
@@ -102,6 +110,7 @@ class Screenwise(IngestService, RankingService, ReportService, JobService, Study
         self.serving = False  # set by warm_up (serve): background work may outlive a request
         self.closing = False  # set by close(): background work stops
         self._query_vectors: dict[tuple[str, ...], np.ndarray] = {}
+        self._discoveries: dict[tuple[Any, ...], Any] = {}  # theme discovery per filter
         self._lock = threading.RLock()
         self._project_locks: dict[int, threading.RLock] = {}
 

@@ -50,6 +50,7 @@ CSV_COLUMNS = (
     "themes",
     "study_type",
     "source_file",
+    "selected_for",  # the themes whose final selection of sources holds the record
     EXPORT_MARKER,
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -95,6 +96,7 @@ def to_csv(records: Iterable[dict[str, Any]]) -> str:
             "decided_at": decision.get("created_at"),
             "themes": "; ".join(record["themes"]),
             "study_type": record.get("study_type") or "",
+            "selected_for": "; ".join(record.get("selected_for", [])),
             EXPORT_MARKER: EXPORT_VERSION,
         }
         writer.writerow([csv_safe(row[column]) for column in CSV_COLUMNS])
@@ -120,6 +122,8 @@ def _ris_notes(record: dict[str, Any]) -> list[str]:
             notes.append(f"screenwise note: {_one_line(decision['note'])}")
     if record["themes"]:
         notes.append(f"screenwise themes: {'; '.join(record['themes'])}")
+    if record.get("selected_for"):
+        notes.append(f"screenwise selected for: {'; '.join(record['selected_for'])}")
     notes += [_one_line(note) for note in record.get("notes", "").split("\n") if note.strip()]
     return notes
 

@@ -23,6 +23,7 @@ import * as conflictsView from "./views/conflicts.js";
 import * as auditView from "./views/audit.js";
 import * as settingsView from "./views/settings.js";
 import * as evidenceView from "./views/evidence.js";
+import * as synthesisView from "./views/synthesis.js";
 
 // Each view with the least role that may use it: the nav offers only what the caller's role
 // allows (the API refuses the rest with 403 anyway).
@@ -32,6 +33,7 @@ const VIEWS = {
   search: { module: searchView, title: "Search", role: "reviewer" },
   history: { module: historyView, title: "History", role: "reviewer" },
   evidence: { module: evidenceView, title: "Evidence map", role: "reviewer" },
+  synthesis: { module: synthesisView, title: "Synthesis", role: "reviewer" },
   conflicts: { module: conflictsView, title: "Conflicts", role: "resolver" },
   import: { module: importView, title: "Import", role: "maintainer" },
   audit: { module: auditView, title: "Audit", role: "maintainer" },
