@@ -8,6 +8,7 @@ reviewer with a token (and a membership) and returns a client authenticated as t
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -289,3 +290,32 @@ def cached_encoder():
     encoder = CachedEncoder()
     yield encoder
     encoder.save()
+
+
+CHROMIUM = Path(os.environ.get("SCREENWISE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # needed as root (CI containers)
+    "--disable-gpu",
+    "--disable-background-networking",  # else Chromium keeps calling hosts it cannot reach
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+# The one browser of the session (tests/test_page*.py): defined here, once, so that every
+# browser test module shares it (a second sync_playwright in one process fails).
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is not installed: pip install -e '.[test]' (make test does)")
+    if not CHROMIUM.is_file():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: apt-get install -y chromium (make test does when it "
+            "runs as root or with sudo), or point SCREENWISE_CHROMIUM at one"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import glob
 import io
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -139,33 +138,8 @@ def test_the_page_files_are_package_data():
 
 # -- in a real browser ---------------------------------------------------------------------------
 
-CHROMIUM = Path(os.environ.get("SCREENWISE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # needed as root (CI containers)
-    "--disable-gpu",
-    "--disable-background-networking",  # else Chromium keeps calling hosts it cannot reach
-    "--disable-component-update",
-    "--disable-sync",
-]
 WIDE = {"width": 1366, "height": 768}
 NARROW = {"width": 420, "height": 860}
-
-
-@pytest.fixture(scope="session")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed: pip install -e '.[test]' (make test does)")
-    if not CHROMIUM.is_file():
-        pytest.skip(
-            f"no Chromium at {CHROMIUM}: apt-get install -y chromium (make test does when it "
-            "runs as root or with sudo), or point SCREENWISE_CHROMIUM at one"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Watch:
@@ -689,6 +663,7 @@ def test_blind_double_screening_in_the_browser(open_page, screenshot_dir, servic
         "Search",
         "History",
         "Synthesis",
+        "Map",
     ]
     assert rita.locator("[data-export], #import-form, #audit-table, #retrain").count() == 0
     assert text(rita, "#project-role") == "Reviewer"

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, make_reviewer
-from tests.test_page import (  # noqa: F401 - browser, open_page, page: fixtures
+from tests.test_page import (  # noqa: F401 - open_page, page: fixtures
     NARROW,
     assert_controls_labelled,
-    browser,
     fits_width,
     open_page,
     shoot,
@@ -49,7 +48,7 @@ def test_the_evidence_map_view(page, screenshot_dir, service, tmp_path):
     per_theme = themed_project(service, tmp_path)
     sign_in(page, make_reviewer(service, "ann", admin=True), "#/p/1/evidence")
     page.wait_for_selector("#evidence-table")
-    assert page.locator("#project-nav a[aria-current=page]").inner_text() == "Evidence map"
+    assert page.locator("#project-nav a[aria-current=page]").inner_text() == "Map"
     totals = {
         row.locator("th").inner_text(): int(row.locator("td.total").inner_text())
         for row in page.locator("#evidence-table tbody tr").all()

@@ -11,7 +11,6 @@ from index.limits import AUTOMATION_REVIEWER, LIMITS_REASON
 from tests.conftest import DATA, make_reviewer
 from tests.test_page import (  # noqa: F401  (fixtures)
     assert_controls_labelled,
-    browser,
     open_page,
     open_record,
     page,

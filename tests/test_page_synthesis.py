@@ -14,7 +14,6 @@ from tests.conftest import make_reviewer
 from tests.test_discovery import theme_rows
 from tests.test_page import (  # noqa: F401 (fixtures)
     assert_controls_labelled,
-    browser,
     open_page,
     page,
     shoot,
