@@ -81,6 +81,12 @@ for _window, _tau in ((50, 1.0), (50, 2.0), (100, 1.0)):
         adaptive_window=_window,
         adaptive_power=_tau,
     )
+_register(
+    "default+question.5+rrf",
+    "the parts of default+question0.5 fused by reciprocal rank (k 60) with the same weights",
+    question_weight=0.5,
+    fusion="rrf",
+)
 for _rate in (0.02, 0.05, 0.1):
     _register(
         f"default+question.5+tail{_rate:g}",
@@ -172,6 +178,7 @@ class RelevanceModel(BaseEstimator):
         tail_weight: float = 0.0,
         tail_window: int = 50,
         tail_includes: int = 5,
+        fusion: Literal["z", "rrf"] = "z",
     ) -> None:
         self.classifier = classifier
         self.C = C
@@ -189,6 +196,7 @@ class RelevanceModel(BaseEstimator):
         self.tail_weight = tail_weight
         self.tail_window = tail_window
         self.tail_includes = tail_includes
+        self.fusion = fusion
 
     @classmethod
     def from_setting(cls, name: str = DEFAULT_SETTING) -> RelevanceModel:
@@ -377,6 +385,14 @@ class RelevanceModel(BaseEstimator):
         """Higher is screened first; z-scored over the rows of ``features``, so compare scores
         only within one call. ``question``: the question signal of the same rows."""
         parts = self.parts(features, question)
+        if self.fusion == "rrf":
+            used = [
+                i
+                for i in range(len(self.PARTS))
+                if self.weights_[i] > 0 and (i != 3 or question is not None)
+            ]
+            ranks = np.argsort(np.argsort(-parts[:, used], axis=0, kind="stable"), axis=0)
+            return (self.weights_[used] / (60.0 + ranks)).sum(axis=1)
         score = parts[:, 0] * self.weights_[0]
         for i in range(1, len(self.PARTS)):
             if self.weights_[i] > 0:

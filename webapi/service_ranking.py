@@ -13,7 +13,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from classifier.question import question_signal
 from classifier.ranking import RankingMode, pool_scores
+from classifier.relevance import RelevanceModel
 from classifier.themes import Neighbors
 from index import Record, read_records
 from index.consensus import Viewer
@@ -194,17 +196,25 @@ class RankingService:
         key = self._state_key(project_id)
         project = self.store.project(project_id)
         state = self.vectors(project_id)
-        decided = {
-            record_id: d["label"] for record_id, d in self.store.final_decisions(project_id).items()
-        }
+        finals = self.store.final_decisions(project_id)
+        decided = {record_id: d["label"] for record_id, d in finals.items()}
         X = self.features(state)
         labelled = sorted(
-            (state.rows[r], int(label == "include"))
-            for r, label in decided.items()
-            if label != "maybe" and r in state.rows
+            (state.rows[r], int(d["label"] == "include"), int(d["decision_id"]))
+            for r, d in finals.items()
+            if d["label"] != "maybe" and r in state.rows
         )
-        rows = np.array([row for row, _ in labelled], dtype=np.int64)
-        y = np.array([flag for _, flag in labelled], dtype=np.int64)
+        rows = np.array([row for row, _, _ in labelled], dtype=np.int64)
+        y = np.array([flag for _, flag, _ in labelled], dtype=np.int64)
+        # When each label was given (decision ids grow): the tail phase and adaptive weights
+        # read the latest decisions.
+        order = np.array([when for _, _, when in labelled], dtype=np.int64)
+        question = (
+            self._query_vector(project.question)
+            if project.question.strip() and len(state.ids)
+            else None
+        )
+        signal = self._question_signal(project_id, X, project.question, question)
         theme_names = tuple(t.name for t in project.themes)
         theme_labels = sorted(
             (state.rows[r], names)
@@ -232,6 +242,8 @@ class RankingService:
                 neighbors=_index_neighbors(state, np.concatenate([theme_rows, unlabeled_rows])),
                 corpus=X,
                 cache_key=project_id,
+                order=order,
+                question=signal[rows] if signal is not None else None,
             )
             fitted.meta["state"] = list(key[0])
             fitted.meta["definition"] = key[1]
@@ -240,11 +252,6 @@ class RankingService:
         included_rows = rows[y == 1]
         screened = np.zeros(len(state.ids), dtype=bool)
         screened[[state.rows[r] for r in decided if r in state.rows]] = True
-        question = (
-            self._query_vector(project.question)
-            if project.question.strip() and len(state.ids)
-            else None
-        )
         # The unscreened pool and the screened records are scored apart, so that a blend of
         # z-scores is normalised over the pool, as in the simulator (full-text screening
         # orders the screened includes by their own part).
@@ -257,6 +264,7 @@ class RankingService:
                 model=fitted.relevance,
                 include_rows=included_rows,
                 question_vector=question,
+                question=signal,
             )
             mode = scored.mode
             if scored.scores is None:
@@ -275,6 +283,25 @@ class RankingService:
             included_rows,
             theme_names,
         )
+
+    def _question_signal(
+        self, project_id: int, X: Any, text: str, vector: np.ndarray | None
+    ) -> np.ndarray | None:
+        """The question signal of every record (``classifier.question``) when the relevance
+        setting weighs it, computed once per features object and question."""
+        setting = getattr(self.models, "setting", None)
+        if vector is None or setting is None:
+            return None
+        if RelevanceModel.from_setting(setting).question_weight <= 0:
+            return None
+        with self._lock:
+            cached = self._question_signals.get(project_id)
+        if cached is not None and cached[0] is X and cached[1] == text:
+            return cached[2]
+        signal = question_signal(X, text, vector)
+        with self._lock:
+            self._question_signals[project_id] = (X, text, signal)
+        return signal
 
     def _theme_text(self, project: Project) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The vectors of the themes' names and of their descriptions (``None`` when no theme

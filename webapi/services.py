@@ -94,6 +94,8 @@ class Screenwise(IngestService, RankingService, ReportService, JobService):
         self.ranking_refit = ranking_refit
         self.serving = False  # set by warm_up (serve): background work may outlive a request
         self._query_vectors: dict[tuple[str, ...], np.ndarray] = {}
+        # Per project: (features object, question, its signal), see _question_signal.
+        self._question_signals: dict[int, tuple[Any, str, np.ndarray]] = {}
         self._lock = threading.RLock()
         self._project_locks: dict[int, threading.RLock] = {}
 
