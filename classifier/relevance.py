@@ -96,6 +96,28 @@ for _rate in (0.02, 0.05, 0.1):
         tail_rate=_rate,
         tail_weight=0.5,
     )
+_register(
+    "default+question1+rrf",
+    "the parts of default+question1 fused by reciprocal rank (k 60) with the same weights",
+    question_weight=1.0,
+    fusion="rrf",
+)
+_register(
+    "default+question.5+rrf+tail0.1",
+    "default+question.5+rrf with the tail phase of default+question.5+tail0.1",
+    question_weight=0.5,
+    fusion="rrf",
+    tail_rate=0.1,
+    tail_weight=0.5,
+)
+_register(
+    "default+question.5+rrf+adaptive50t1",
+    "default+question.5+rrf with the adaptive weights of default+question.5+adaptive50t1",
+    question_weight=0.5,
+    fusion="rrf",
+    adaptive_window=50,
+    adaptive_power=1.0,
+)
 
 # Chosen on datasets A (ADHD, AtypicalAntipsychotics, CalciumChannelBlockers, NSAIDS,
 # OralHypoglycemics, SkeletalMuscleRelaxants, UrinaryIncontinence) by bench/screening.py, then
