@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", type=Path, nargs="+")
     parser.add_argument("--splits", nargs="+", default=["A", "B", "all"])
+    parser.add_argument(
+        "--per-dataset", nargs="*", default=[], help="settings to table dataset by dataset"
+    )
     args = parser.parse_args(argv)
     asr: dict[tuple[str, int], dict] = {}
     ours: dict[tuple[str, str, int], dict] = {}
@@ -93,6 +96,24 @@ def main(argv: list[str] | None = None) -> int:
             )
     headers = ["setting", "datasets", "n", "loss (u4)", "WSS@95 (u4)", "RRF@10 (u4)"]
     print(markdown_table([*headers, "loss wins", "max RRF@10 drop"], rows))
+    for setting in args.per_dataset:
+        table = []
+        for name in A + B:
+            mine = [r for (s, d, _), r in ours.items() if s == setting and d == name]
+            theirs = [r for (d, _), r in asr.items() if d == name]
+            if not mine or not theirs:
+                continue
+            sw, u4 = _means(mine), _means(theirs)
+            table.append(
+                [name, "A" if name in A else "B"]
+                + [f"{u4[m]:.1f} / {sw[m]:.1f}" for m in ("rrf10", "wss95")]
+                + [
+                    f"{u4['loss']:.4f} / {sw['loss']:.4f}",
+                    "sw" if sw["loss"] < u4["loss"] else "u4",
+                ]
+            )
+        print(f"\n{setting} (u4 / screenwise, mean over seeds):\n")
+        print(markdown_table(["dataset", "split", "RRF@10", "WSS@95", "loss", "loss win"], table))
     return 0
 
 
