@@ -342,7 +342,8 @@ class RelevanceModel(BaseEstimator):
         parts = earlier.parts(
             features.subset(window), question[window] if question is not None else None
         )
-        active = [i for i in range(len(self.PARTS)) if self.weights_[i] > 0 and i < 4]
+        # The parts in the blend (the tail keeps its weight; no signal, no question part).
+        active = [i for i in range(4) if self.weights_[i] > 0 and (i != 3 or question is not None)]
         precision = np.array([_average_precision(parts[:, i], y[window]) for i in active])
         if precision.mean() <= 0:
             return scale
