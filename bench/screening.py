@@ -4,7 +4,9 @@ For each dataset in ``--data``/screening and each seed, ASReview runs
 ``asreview simulate X.csv --ai elas_u4 --n-prior-included 1 --n-prior-excluded 1 --prior-seed S
 --seed S`` (in its own environment, ``--asreview-env``; outputs kept under ``--cache`` and
 reused), and screenwise replays the same dataset from ASReview's own priors with each setting
-of ``--settings`` (retrain="fast", the study's schedule). Prints one markdown table: per dataset
+of ``--settings`` (retrain="fast", the study's schedule), handing each dataset's review question
+(``--questions``, default ``bench/questions.json``) to the settings that weigh it. Prints one
+markdown table: per dataset
 and mean, RRF@10, WSS@95, WSS@100, loss, ATD and wall time for both systems, and the wins.
 
     python bench/screening.py --jobs 2 --json bench/out/screening.json
