@@ -12,6 +12,11 @@ drawn at random with at least 10 % includes, as a review that has screened from 
 queue has. Targets (issue 3): 0.2 s at 10,000 records, 2 s at 100,000.
 
     .venv/bin/python -m bench.queue_timing [--data DIR] [--embeddings-cache FILE] [--repeats 10]
+        [--setting NAME] [--cases 10000:1000 ...]
+
+A setting that reads the question gets a question signal (BM25 + cosine to a question vector,
+computed once per corpus as the service caches it, not timed per update) and the labelled
+records a random decision order (the tail phase and adaptive weights read it).
 """
 
 from __future__ import annotations
@@ -33,8 +38,14 @@ from bench._common import (
     markdown_table,
 )
 from classifier.features import CorpusFeatures
+from classifier.question import question_signal
 from classifier.ranking import fit_relevance, pool_scores, rank
-from classifier.relevance import DEFAULT_SETTING
+from classifier.relevance import DEFAULT_SETTING, RelevanceModel
+
+QUESTION = (
+    "What is the comparative effectiveness and safety of drugs for attention deficit "
+    "hyperactivity disorder in children and adults? Include randomized controlled trials."
+)
 
 CASES = [(2_000, 100), (2_000, 1_000), (10_000, 100), (10_000, 1_000), (10_000, 5_000)]
 CASES += [(100_000, 100), (100_000, 1_000), (100_000, 5_000)]
@@ -83,7 +94,13 @@ def _labelled_rows(labels: np.ndarray, n_labelled: int, rng: np.random.Generator
 
 
 def _one_update(
-    features: CorpusFeatures, labels: np.ndarray, ids: np.ndarray, labelled: np.ndarray
+    features: CorpusFeatures,
+    labels: np.ndarray,
+    ids: np.ndarray,
+    labelled: np.ndarray,
+    setting: str = DEFAULT_SETTING,
+    order: np.ndarray | None = None,
+    question: np.ndarray | None = None,
 ) -> dict[str, float]:
     """One retrain plus re-rank through the service's own functions (``classifier.ranking``),
     timed stage by stage: ``subset`` finds the pool, ``fit`` is ``fit_relevance`` (taking the
@@ -95,11 +112,13 @@ def _one_update(
 
     mark = time.perf_counter()
     y = labels[labelled]
-    model = fit_relevance(features, labelled, y, DEFAULT_SETTING)
+    model = fit_relevance(features, labelled, y, setting, order=order, question=question)
     times["fit"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    scores = pool_scores(features, unlabelled, model=model, include_rows=labelled[y == 1]).scores
+    scores = pool_scores(
+        features, unlabelled, model=model, include_rows=labelled[y == 1], question=question
+    ).scores
     times["score"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -115,7 +134,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=default_data_dir())
     parser.add_argument("--embeddings-cache", type=Path, default=default_embedding_cache())
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--setting", default=DEFAULT_SETTING)
+    parser.add_argument(
+        "--cases", nargs="+", default=None, help="records:labelled pairs (default: all)"
+    )
     args = parser.parse_args()
+    cases = [tuple(int(x) for x in case.split(":")) for case in args.cases] if args.cases else CASES
+    uses_question = RelevanceModel.from_setting(args.setting).question_weight > 0
 
     rng = np.random.default_rng(0)
     texts, vectors, labels = _corpus(args.data, args.embeddings_cache)
@@ -123,21 +148,26 @@ def main() -> None:
     base = CorpusFeatures.build(texts, vectors)
     print(
         f"{len(texts)} real records, TF-IDF {base.tfidf.shape[1]} terms "
-        f"(built in {time.perf_counter() - started:.1f} s); setting {DEFAULT_SETTING}\n"
+        f"(built in {time.perf_counter() - started:.1f} s); setting {args.setting}\n"
     )
 
     rows, breakdown, results = [], [], []
-    for n, n_labelled in CASES:
+    for n, n_labelled in cases:
         features, case_labels = _features_of(texts, base, labels, n, rng)
         ids = np.arange(n, dtype=np.int64)
         labelled = _labelled_rows(case_labels, n_labelled, rng)
+        order = np.random.default_rng(n_labelled).permutation(len(labelled))
+        question = None
+        if uses_question:
+            mark = time.perf_counter()
+            question = question_signal(features, QUESTION, features.vectors[0])
+            print(f"  question signal: {time.perf_counter() - mark:.3f} s (once per corpus)")
         print(f"  N={n}: TF-IDF {features.tfidf.shape[1]} terms", flush=True)
         for threads in (1, 2):
             with threadpool_limits(limits=threads):
-                _one_update(features, case_labels, ids, labelled)  # warm-up
-                runs = [
-                    _one_update(features, case_labels, ids, labelled) for _ in range(args.repeats)
-                ]
+                update = (features, case_labels, ids, labelled, args.setting, order, question)
+                _one_update(*update)  # warm-up
+                runs = [_one_update(*update) for _ in range(args.repeats)]
             totals = np.array([run["total"] for run in runs])
             p50, p95 = np.percentile(totals, 50), np.percentile(totals, 95)
             target = TARGETS.get(n)

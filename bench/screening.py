@@ -4,7 +4,9 @@ For each dataset in ``--data``/screening and each seed, ASReview runs
 ``asreview simulate X.csv --ai elas_u4 --n-prior-included 1 --n-prior-excluded 1 --prior-seed S
 --seed S`` (in its own environment, ``--asreview-env``; outputs kept under ``--cache`` and
 reused), and screenwise replays the same dataset from ASReview's own priors with each setting
-of ``--settings`` (retrain="fast", the study's schedule). Prints one markdown table: per dataset
+of ``--settings`` (retrain="fast", the study's schedule), handing each dataset's review question
+(``--questions``, default ``bench/questions.json``) to the settings that weigh it. Prints one
+markdown table: per dataset
 and mean, RRF@10, WSS@95, WSS@100, loss, ATD and wall time for both systems, and the wins.
 
     python bench/screening.py --jobs 2 --json bench/out/screening.json
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import default_data_dir, default_embedding_cache, markdown_table
 from classifier.features import CorpusFeatures
 from classifier.metrics import screening_metrics
+from classifier.question import question_signal
 from classifier.relevance import DEFAULT_SETTING, SETTINGS
 from classifier.simulate import simulate
 
@@ -149,10 +152,37 @@ def load_dataset(csv: str, embeddings_cache: str) -> tuple[CorpusFeatures, np.nd
     )
 
 
-def run_screenwise(task: tuple[str, str, int, list[int], str]) -> dict:
-    csv, setting, seed, priors, embeddings_cache = task
+def load_questions(path: Path | None) -> dict[str, str]:
+    """Each dataset's review question (``bench/questions.json``: written before screening, from
+    the review's topic only; see its ``how_written``)."""
+    if path is None:
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))["questions"]
+
+
+@cache
+def _question_signal(csv: str, embeddings_cache: str, text: str, vector: tuple) -> np.ndarray:
+    features, _, _ = load_dataset(csv, embeddings_cache)
+    return question_signal(features, text, np.asarray(vector, dtype=np.float32))
+
+
+def run_screenwise(task: tuple[str, str, int, list[int], str, str | None, tuple | None]) -> dict:
+    csv, setting, seed, priors, embeddings_cache, question_text, question_vector = task
     features, labels, _ = load_dataset(csv, embeddings_cache)
-    run = simulate(features, labels, seed=seed, setting=setting, priors=priors, retrain="fast")
+    question = (
+        _question_signal(csv, embeddings_cache, question_text, question_vector)
+        if question_text
+        else None
+    )
+    run = simulate(
+        features,
+        labels,
+        seed=seed,
+        setting=setting,
+        priors=priors,
+        retrain="fast",
+        question=question,
+    )
     return {
         "dataset": Path(csv).stem,
         "setting": setting,
@@ -242,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"screenwise settings, the first one tabled: {', '.join(SETTINGS)}",
     )
     parser.add_argument("--datasets", nargs="*", default=None, help="dataset names (file stems)")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=Path(__file__).resolve().parent / "questions.json",
+        help="each dataset's review question, for the settings that weigh it",
+    )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="write every run (orders too)")
     args = parser.parse_args(argv)
@@ -260,8 +296,22 @@ def main(argv: list[str] | None = None) -> int:
             result["seconds"] = float(times.get(path.name, float("nan")))
             asr[(csv.stem, seed)] = result
 
+    questions = load_questions(args.questions)
+    vectors: dict[str, tuple | None] = {}
+    encoder = _CachedEncoder()
+    for csv in csvs:
+        text = questions.get(csv.stem)
+        vectors[csv.stem] = tuple(encoder.encode_query(text).tolist()) if text else None
     tasks = [
-        (str(csv), setting, seed, asr[(csv.stem, seed)]["priors"], str(args.embeddings_cache))
+        (
+            str(csv),
+            setting,
+            seed,
+            asr[(csv.stem, seed)]["priors"],
+            str(args.embeddings_cache),
+            questions.get(csv.stem),
+            vectors[csv.stem],
+        )
         for setting in args.settings
         for csv in csvs
         for seed in args.seeds

@@ -37,21 +37,37 @@ def fit_relevance(
     rows: np.ndarray,
     labels: np.ndarray,
     setting: str = DEFAULT_SETTING,
+    *,
+    order: np.ndarray | None = None,
+    question: np.ndarray | None = None,
 ) -> RelevanceModel | None:
     """The relevance model of ``setting`` fitted on the labelled ``rows`` of ``features``
     (``labels``: 1 include, 0 exclude), or ``None`` until both classes are labelled.
 
     The rows are put in corpus order first, so the model depends on which records are
     labelled, never on the order the decisions arrived in (the service and the simulator
-    learn the same model from the same labels)."""
+    learn the same model from the same labels). ``order`` (one value per row: its place in the
+    sequence of decisions, any increasing numbers such as decision ids) lets the settings that
+    read the recent decisions (tail phase, adaptive weights) read them; ``question`` is the
+    question signal of every row of ``features`` (``classifier.question.question_signal``)."""
     rows = np.asarray(rows, dtype=np.int64).ravel()
     labels = np.asarray(labels, dtype=np.int64).ravel()
     if len(rows) != len(labels):
         raise ValueError(f"rows has {len(rows)} values but labels has {len(labels)}")
     if not len(labels) or labels.min() == labels.max():
         return None
-    order = np.argsort(rows, kind="stable")
-    return RelevanceModel.from_setting(setting).fit(features.subset(rows[order]), labels[order])
+    by_row = np.argsort(rows, kind="stable")
+    if order is not None:
+        order = np.asarray(order).ravel()
+        if len(order) != len(rows):
+            raise ValueError(f"order has {len(order)} values but rows has {len(rows)}")
+        order = order[by_row]
+    return RelevanceModel.from_setting(setting).fit(
+        features.subset(rows[by_row]),
+        labels[by_row],
+        order=order,
+        question=question[rows[by_row]] if question is not None else None,
+    )
 
 
 def pool_scores(
@@ -61,6 +77,7 @@ def pool_scores(
     model: RelevanceModel | None,
     include_rows: np.ndarray,
     question_vector: np.ndarray | None = None,
+    question: np.ndarray | None = None,
 ) -> PoolScores:
     """Scores of ``rows`` of ``features`` for the queue.
 
@@ -73,7 +90,8 @@ def pool_scores(
     if model is not None:
         if not len(rows):
             return PoolScores("model", np.zeros(0))
-        return PoolScores("model", model.ranking_scores(features.subset(rows)))
+        signal = question[rows] if question is not None else None
+        return PoolScores("model", model.ranking_scores(features.subset(rows), signal))
     vectors = features.vectors[rows]
     if len(include_rows):
         return PoolScores("similarity", (vectors @ features.vectors[include_rows].T).max(axis=1))

@@ -53,6 +53,71 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "logistic+maxcos+semantic": _LOGISTIC | {"similarity_weight": 0.5, "embedding_weight": 0.5},
     "embedding-logistic": {"classifier": "embedding-logistic", "C": 10.0, "similarity_weight": 0.0},
 }
+_DEFAULT_PARAMS = _PARAMS["logistic+maxcos+semantic"]
+
+
+# Issue 14's rankers (the question as a lasting signal, a tail phase, adaptive fusion): named
+# settings on top of the default, measured by bench/screening.py on datasets A and confirmed on
+# B (bench/README.md).
+
+
+def _register(name: str, description: str, **params: Any) -> None:
+    SETTINGS[name] = description
+    _PARAMS[name] = _DEFAULT_PARAMS | params
+
+
+for _q in (0.25, 0.5, 1.0):
+    _register(
+        f"default+question{_q:g}",
+        f"logistic+maxcos+semantic + {_q:g} z(question: z(BM25) + z(cosine to the question))",
+        question_weight=_q,
+    )
+for _window, _tau in ((50, 1.0), (50, 2.0), (100, 1.0)):
+    _register(
+        f"default+question.5+adaptive{_window}t{_tau:g}",
+        f"default+question0.5, each part weighted by (its average precision on the last "
+        f"{_window} decisions, fitted without them / the mean)^{_tau:g}",
+        question_weight=0.5,
+        adaptive_window=_window,
+        adaptive_power=_tau,
+    )
+_register(
+    "default+question.5+rrf",
+    "the parts of default+question0.5 fused by reciprocal rank (k 60) with the same weights",
+    question_weight=0.5,
+    fusion="rrf",
+)
+for _rate in (0.02, 0.05, 0.1):
+    _register(
+        f"default+question.5+tail{_rate:g}",
+        f"default+question0.5 + 0.5 z(max cosine to the last 5 includes) once fewer than "
+        f"{_rate:g} of the last 50 decisions were includes",
+        question_weight=0.5,
+        tail_rate=_rate,
+        tail_weight=0.5,
+    )
+_register(
+    "default+question1+rrf",
+    "the parts of default+question1 fused by reciprocal rank (k 60) with the same weights",
+    question_weight=1.0,
+    fusion="rrf",
+)
+_register(
+    "default+question.5+rrf+tail0.1",
+    "default+question.5+rrf with the tail phase of default+question.5+tail0.1",
+    question_weight=0.5,
+    fusion="rrf",
+    tail_rate=0.1,
+    tail_weight=0.5,
+)
+_register(
+    "default+question.5+rrf+adaptive50t1",
+    "default+question.5+rrf with the adaptive weights of default+question.5+adaptive50t1",
+    question_weight=0.5,
+    fusion="rrf",
+    adaptive_window=50,
+    adaptive_power=1.0,
+)
 
 # Chosen on datasets A (ADHD, AtypicalAntipsychotics, CalciumChannelBlockers, NSAIDS,
 # OralHypoglycemics, SkeletalMuscleRelaxants, UrinaryIncontinence) by bench/screening.py, then
@@ -104,7 +169,18 @@ class RelevanceModel(BaseEstimator):
     embedding_scale : when > 0, the TF-IDF classifiers read ``[tfidf, embedding_scale * emb]``.
     embedding_weight : when > 0, a second logistic regression on the embeddings alone (C=10,
         balanced) adds ``embedding_weight * z(its log-odds)`` to the ranking score.
+    question_weight : when > 0, adds ``question_weight * z(question signal)`` (BM25 and cosine
+        to the review question, ``classifier.question``), when the caller passes the signal.
+    adaptive_window : when > 0 and the decision order is known, each part's weight is scaled by
+        ``(AP / mean AP) ** adaptive_power``, AP being its average precision on the last
+        ``adaptive_window`` decisions as ranked by the same model fitted without them.
+    tail_rate, tail_weight, tail_window, tail_includes : the tail phase. When fewer than
+        ``tail_rate`` of the last ``tail_window`` decisions were includes, ``tail_weight *
+        z(max cosine to the last tail_includes includes found)`` joins the blend (pseudo-
+        relevance feedback from the includes found last).
     """
+
+    PARTS = ("tfidf", "maxcos", "semantic", "question", "tail")
 
     def __init__(
         self,
@@ -117,6 +193,14 @@ class RelevanceModel(BaseEstimator):
         adapt_includes: float = 0.0,
         embedding_scale: float = 0.0,
         embedding_weight: float = 0.0,
+        question_weight: float = 0.0,
+        adaptive_window: int = 0,
+        adaptive_power: float = 1.0,
+        tail_rate: float = 0.0,
+        tail_weight: float = 0.0,
+        tail_window: int = 50,
+        tail_includes: int = 5,
+        fusion: Literal["z", "rrf"] = "z",
     ) -> None:
         self.classifier = classifier
         self.C = C
@@ -127,6 +211,14 @@ class RelevanceModel(BaseEstimator):
         self.adapt_includes = adapt_includes
         self.embedding_scale = embedding_scale
         self.embedding_weight = embedding_weight
+        self.question_weight = question_weight
+        self.adaptive_window = adaptive_window
+        self.adaptive_power = adaptive_power
+        self.tail_rate = tail_rate
+        self.tail_weight = tail_weight
+        self.tail_window = tail_window
+        self.tail_includes = tail_includes
+        self.fusion = fusion
 
     @classmethod
     def from_setting(cls, name: str = DEFAULT_SETTING) -> RelevanceModel:
@@ -143,9 +235,18 @@ class RelevanceModel(BaseEstimator):
             return sp.hstack([features.tfidf, dense], format="csr")
         return features.tfidf
 
-    def fit(self, features: CorpusFeatures, y: np.ndarray) -> RelevanceModel:
+    def fit(
+        self,
+        features: CorpusFeatures,
+        y: np.ndarray,
+        *,
+        order: np.ndarray | None = None,
+        question: np.ndarray | None = None,
+    ) -> RelevanceModel:
         """Learn from the labelled records: ``features`` holds only them, ``y`` is 1 for include
-        and 0 for exclude, both present."""
+        and 0 for exclude, both present. ``order`` (optional) is each record's position in the
+        sequence of decisions (the tail phase and adaptive weights read it); ``question`` the
+        question signal of each record (adaptive weights weigh it too)."""
         y = np.asarray(y).astype(np.int64).ravel()
         if len(y) != len(features):
             raise ValueError(f"features has {len(features)} rows but y has {len(y)} labels")
@@ -193,7 +294,61 @@ class RelevanceModel(BaseEstimator):
             semantic.fit(features.vectors, y)
             self.embedding_coef_[:-1] = semantic.coef_[0]
             self.embedding_coef_[-1] = semantic.intercept_[0]
+        self.weights_ = self._base_weights()
+        self.tail_vectors_ = features.vectors[:0]
+        if order is not None:
+            order = np.asarray(order, dtype=np.float64).ravel()
+            if len(order) != len(y):
+                raise ValueError(f"order has {len(order)} values but y has {len(y)} labels")
+            by_time = np.argsort(order, kind="stable")
+            if self.in_tail(y, by_time):
+                last = by_time[y[by_time] == 1][-self.tail_includes :]
+                self.tail_vectors_ = features.vectors[last]
+                self.weights_[4] = self.tail_weight
+            if self.adaptive_window > 0:
+                self.weights_ = self.weights_ * self._adaptive_scale(features, y, by_time, question)
         return self
+
+    def in_tail(self, y: np.ndarray, by_time: np.ndarray) -> bool:
+        """The tail rule: fewer than ``tail_rate`` of the last ``tail_window`` decisions
+        (``by_time``: positions of ``y`` oldest first) were includes."""
+        if self.tail_rate <= 0 or self.tail_weight <= 0 or len(y) < self.tail_window:
+            return False
+        return bool(y[by_time[-self.tail_window :]].mean() < self.tail_rate)
+
+    def _base_weights(self) -> np.ndarray:
+        return np.array(
+            [1.0, self.blend_weight(), self.embedding_weight, self.question_weight, 0.0]
+        )
+
+    def _adaptive_scale(
+        self,
+        features: CorpusFeatures,
+        y: np.ndarray,
+        by_time: np.ndarray,
+        question: np.ndarray | None,
+    ) -> np.ndarray:
+        """Per part, (its average precision on the latest decisions / the parts' mean) to the
+        ``adaptive_power``: the same model, fitted on the decisions before the window, ranks
+        the window's records by each part alone. Ones (no change) until the window and the
+        records before it both hold an include and an exclude."""
+        scale = np.ones(len(self.PARTS))
+        window = np.sort(by_time[-self.adaptive_window :])
+        before = np.sort(by_time[: -self.adaptive_window])
+        if len(np.unique(y[window])) < 2 or len(np.unique(y[before])) < 2:
+            return scale
+        earlier = RelevanceModel(**(self.get_params() | {"adaptive_window": 0, "tail_rate": 0.0}))
+        earlier.fit(features.subset(before), y[before])
+        parts = earlier.parts(
+            features.subset(window), question[window] if question is not None else None
+        )
+        # The parts in the blend (the tail keeps its weight; no signal, no question part).
+        active = [i for i in range(4) if self.weights_[i] > 0 and (i != 3 or question is not None)]
+        precision = np.array([_average_precision(parts[:, i], y[window]) for i in active])
+        if precision.mean() <= 0:
+            return scale
+        scale[active] = (precision / precision.mean()) ** self.adaptive_power
+        return scale
 
     def _decision(self, X: Any) -> np.ndarray:
         return np.asarray(X @ self.coef_, dtype=np.float64).ravel() + self.intercept_
@@ -223,16 +378,48 @@ class RelevanceModel(BaseEstimator):
         n1 = max(int(self.class_counts_[1]), 1)
         return float(self.similarity_weight * min(1.0, np.sqrt(self.adapt_includes / n1)))
 
-    def ranking_scores(self, features: CorpusFeatures) -> np.ndarray:
-        """Higher is screened first; z-scored over the rows of ``features``, so compare scores
-        only within one call."""
-        score = _zscore(self.decision_function(features))
-        weight = self.blend_weight()
-        if weight > 0:
-            score = score + weight * _zscore(self.similarity(features))
-        if self.embedding_weight > 0:
+    def parts(self, features: CorpusFeatures, question: np.ndarray | None = None) -> np.ndarray:
+        """The blend's parts (columns in ``PARTS`` order), each z-scored over the rows of
+        ``features``; a part the model does not use (weight 0, or no question signal given)
+        is a column of zeros."""
+        check_is_fitted(self, "weights_")
+        parts = np.zeros((len(features), len(self.PARTS)))
+        parts[:, 0] = _zscore(self.decision_function(features))
+        if self.weights_[1] > 0:
+            parts[:, 1] = _zscore(self.similarity(features))
+        if self.weights_[2] > 0:
             semantic = features.vectors @ self.embedding_coef_[:-1] + self.embedding_coef_[-1]
-            score = score + self.embedding_weight * _zscore(semantic)
+            parts[:, 2] = _zscore(semantic)
+        if self.weights_[3] > 0 and question is not None:
+            question = np.asarray(question, dtype=np.float64).ravel()
+            if len(question) != len(features):
+                raise ValueError(
+                    f"question has {len(question)} values but features {len(features)} rows"
+                )
+            parts[:, 3] = _zscore(question)
+        if self.weights_[4] > 0 and len(self.tail_vectors_):
+            vectors = np.asarray(features.vectors, dtype=np.float32)
+            parts[:, 4] = _zscore((vectors @ self.tail_vectors_.T).max(axis=1))
+        return parts
+
+    def ranking_scores(
+        self, features: CorpusFeatures, question: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Higher is screened first; z-scored over the rows of ``features``, so compare scores
+        only within one call. ``question``: the question signal of the same rows."""
+        parts = self.parts(features, question)
+        if self.fusion == "rrf":
+            used = [
+                i
+                for i in range(len(self.PARTS))
+                if self.weights_[i] > 0 and (i != 3 or question is not None)
+            ]
+            ranks = np.argsort(np.argsort(-parts[:, used], axis=0, kind="stable"), axis=0)
+            return (self.weights_[used] / (60.0 + ranks)).sum(axis=1)
+        score = parts[:, 0] * self.weights_[0]
+        for i in range(1, len(self.PARTS)):
+            if self.weights_[i] > 0:
+                score = score + self.weights_[i] * parts[:, i]
         return score
 
     def predict_proba(self, features: CorpusFeatures) -> np.ndarray:
@@ -251,6 +438,8 @@ class RelevanceModel(BaseEstimator):
             "include_vectors": self.include_vectors_,
             "exclude_vectors": self.exclude_vectors_,
             "embedding_coef": self.embedding_coef_,
+            "weights": self.weights_,
+            "tail_vectors": self.tail_vectors_,
         }
 
     @classmethod
@@ -264,4 +453,25 @@ class RelevanceModel(BaseEstimator):
         model.exclude_vectors_ = np.asarray(arrays["exclude_vectors"], dtype=np.float32)
         model.embedding_coef_ = np.asarray(arrays["embedding_coef"], dtype=np.float32)
         model.n_features_in_ = len(model.coef_)
+        # Models saved before the weights were learned use the setting's fixed ones.
+        model.weights_ = (
+            np.asarray(arrays["weights"], dtype=np.float64)
+            if "weights" in arrays
+            else model._base_weights()
+        )
+        model.tail_vectors_ = np.asarray(
+            arrays["tail_vectors"] if "tail_vectors" in arrays else model.include_vectors_[:0],
+            dtype=np.float32,
+        )
         return model
+
+
+def _average_precision(scores: np.ndarray, y: np.ndarray) -> float:
+    """Average precision of ``scores`` (higher first) for the 1s of ``y``; ties broken
+    pessimistically, so a constant part earns no credit."""
+    order = np.lexsort((y, -scores))
+    hits = y[order] == 1
+    if not hits.any():
+        return 0.0
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision[hits].mean())

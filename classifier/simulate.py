@@ -69,6 +69,7 @@ def simulate(
     priors: Sequence[int] | None = None,
     retrain: Retrain = "every",
     question_vector: np.ndarray | None = None,
+    question: np.ndarray | None = None,
     progress: bool = False,
 ) -> SimulationRun:
     """Screen every record of a labelled dataset with the model of ``setting``.
@@ -78,6 +79,8 @@ def simulate(
     lowest row. ``retrain="every"`` refits after each label; ``"fast"`` follows the study's
     schedule (after each label until 100 are labelled, then every ``n_labelled // 20``, taking
     the next records from the last ranking meanwhile), which changed mean loss by < 0.002 there.
+    ``question``: the question signal of every row (``classifier.question.question_signal``),
+    for the settings that weigh it.
     """
     labels = np.asarray(labels).astype(np.int64).ravel()
     if len(labels) != len(features):
@@ -109,9 +112,12 @@ def simulate(
             ranked = pool_scores(
                 features,
                 pool,
-                model=fit_relevance(features, known, y, setting),
+                model=fit_relevance(
+                    features, known, y, setting, order=np.arange(len(known)), question=question
+                ),
                 include_rows=np.sort(known[y == 1]),
                 question_vector=question_vector,
+                question=question,
             )
             scores = ranked.scores if ranked.scores is not None else np.zeros(len(pool))
             queue = list(pool[np.argsort(-scores, kind="stable")][::-1])

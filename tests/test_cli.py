@@ -182,6 +182,24 @@ def test_simulate_writes_order_metrics_and_curve_and_embeds_once(runner, service
     assert json.loads(out.read_text())[0]["order"] == runs[0]["order"]
 
 
+def test_simulate_weighs_the_question_in_a_question_setting(runner, tmp_path):
+    """With a question setting, ``--question`` ranks for the whole review (not only the cold
+    start): the order differs from the same setting without a question, which is the default's."""
+    base = ["simulate", "--seeds", "0", "--retrain", "fast", str(ANTIHISTAMINES)]
+    orders = {}
+    for name, extra in {
+        "default": [],
+        "plain": ["--setting", "default+question1"],
+        "asked": ["--setting", "default+question1", "--question", "antihistamines for rhinitis"],
+    }.items():
+        out = tmp_path / f"{name}.json"
+        result = runner([*base, *extra, "--json", str(out)])
+        assert result.exit_code == 0, result.output
+        orders[name] = json.loads(out.read_text())[0]["order"]
+    assert orders["plain"] == orders["default"]
+    assert orders["asked"] != orders["plain"]
+
+
 def test_simulate_refuses_unlabeled_files_and_bad_seeds(runner):
     unlabeled = DATA / "import" / "asreview_demo_data" / "generic.csv"
     result = runner(["simulate", str(unlabeled)])

@@ -135,3 +135,60 @@ def test_reviewers_screening_at_once_are_offered_different_records(as_reviewer, 
     first, second = top(ann), top(bob)
     assert first[0]["record_id"] != second[0]["record_id"]
     assert top(ann) == first  # the reader keeps their own record on a re-read
+
+
+def test_service_queue_replays_the_simulation_with_question_tail_and_adaptive_weights(
+    client, service, tmp_path
+):
+    """A setting that reads the question, the decision order and the recent decisions
+    (adaptive weights, tail phase) gives the service the simulator's order too."""
+    from classifier.question import question_signal
+    from webapi.models import ModelSuite
+
+    setting = "default+question.5+adaptive50t1"
+    service.models = ModelSuite(setting)
+    question = "stimulant medication for attention deficit hyperactivity disorder"
+    path = adhd_subset(tmp_path / "adhd_subset.csv", includes=12, excludes=78)
+    dataset = read_labeled(path)
+    service.import_files("q", [path], ignore_labels=True, question=question)
+    by_source = records_by_source(client, "q")
+    priors = draw_priors(dataset.labels, seed=1)
+    for row in priors:
+        label = "include" if dataset.labels[row] else "exclude"
+        decide(client, "q", by_source[dataset.ids[row]]["record_id"], label)
+    source_of = {r["record_id"]: source for source, r in by_source.items()}
+    label_of = dict(zip(dataset.ids, dataset.labels.tolist(), strict=True))
+    served = []
+    for _ in range(75):
+        queue = client.get("/api/projects/q/queue", query_string={"n": 1}).get_json()
+        top = queue["items"][0]["record_id"]
+        served.append(source_of[top])
+        decide(client, "q", top, "include" if label_of[source_of[top]] else "exclude")
+
+    vectors = embed_texts(service.store, service.encoder, dataset.texts)
+    features = CorpusFeatures.build(dataset.texts, vectors)
+    signal = question_signal(features, question, service.encoder.encode_query(question))
+    run = simulate(
+        features,
+        dataset.labels,
+        seed=1,
+        priors=priors,
+        retrain="every",
+        setting=setting,
+        question=signal,
+        question_vector=service.encoder.encode_query(question),
+    )
+    simulated = [dataset.ids[row] for row in run.order[len(priors) : len(priors) + 75]]
+    assert served == simulated
+    # The adaptive weights were in play on the way (a window of 50 decisions with both
+    # classes in it and before it).
+    from classifier.ranking import fit_relevance
+
+    adapted = []
+    for n in range(55, len(priors) + 75, 5):
+        known = np.asarray(run.order[:n])
+        model = fit_relevance(
+            features, known, dataset.labels[known], setting, order=np.arange(n), question=signal
+        )
+        adapted.append(not np.allclose(model.weights_, model._base_weights()))
+    assert any(adapted)

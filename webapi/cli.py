@@ -63,18 +63,29 @@ def _relevance_settings() -> Sequence[str]:
     return sorted(SETTINGS)
 
 
+def _models(obj: dict[str, Any]) -> Any:
+    """The model suite of the ``--relevance`` setting (checked here, not at every start)."""
+    from .models import ModelSuite
+
+    try:
+        return ModelSuite(obj.get("relevance") or RELEVANCE_DEFAULT)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--relevance") from None
+
+
 def _service(ctx: click.Context) -> Screenwise:
     obj = ctx.find_root().obj
     if obj.get("service") is None:
-        from .services import Screenwise
-
         # A command's process ends with its command: rankings are fitted in its own thread
         # (inline), never left running in a background thread at exit. `serve` switches to
         # background refits.
+        from .services import Screenwise
+
         obj["service"] = Screenwise(
             obj["home"],
             model=obj["model"],
             precision=obj["precision"],
+            models=_models(obj),
             progress=True,
             ranking_refit="inline",
         )
@@ -130,12 +141,20 @@ def _actor() -> str:
     show_default=True,
     help="Embedding arithmetic; auto uses bf16 where the CPU has it.",
 )
+@click.option(
+    "--relevance",
+    envvar="SCREENWISE_RELEVANCE",
+    default=RELEVANCE_DEFAULT,
+    show_default=True,
+    help="Relevance setting of the queue's model (one of screenwise simulate --setting's; the "
+    "question settings weigh each project's question throughout).",
+)
 @click.version_option(package_name="screenwise")
 @click.pass_context
-def main(ctx: click.Context, home: Path, model: str, precision: str) -> None:
+def main(ctx: click.Context, home: Path, model: str, precision: str, relevance: str) -> None:
     """screenwise: screen the literature for systematic and scoping reviews."""
     ctx.ensure_object(dict)
-    ctx.obj.update(home=home, model=model, precision=precision)
+    ctx.obj.update(home=home, model=model, precision=precision, relevance=relevance)
     ctx.obj.setdefault("service", None)  # tests hand in a ready service
 
 
@@ -591,6 +610,7 @@ def _use_encoder(ctx: click.Context, encoder: str | None) -> None:
             obj["home"],
             model=obj["model"],
             encoder=getattr(importlib.import_module(module), name)(),
+            models=_models(obj),
         )
         obj["encoder"] = encoder
 
@@ -609,6 +629,8 @@ def _worker_process(ctx: click.Context) -> subprocess.Popen:
         str(root["model"]),
         "--precision",
         str(root["precision"]),
+        "--relevance",
+        str(root.get("relevance") or RELEVANCE_DEFAULT),
         "worker",
     ]
     if root.get("encoder"):

@@ -125,6 +125,8 @@ class ModelSuite:
         neighbors: Neighbors | None = None,
         corpus: object = None,
         cache_key: Hashable = None,
+        order: np.ndarray | None = None,
+        question: np.ndarray | None = None,
     ) -> FittedModels:
         """Learn from the decisions (``X`` the labelled records in corpus order, ``y``: 1
         include, 0 exclude) and the theme labels (``theme_X``, ``theme_Y``).
@@ -136,10 +138,14 @@ class ModelSuite:
         ``[theme_X; theme_unlabeled]``
         (the project's FAISS index); ``cache_key``: the project, whose latest theme model is
         reused while its labels, themes and ``corpus`` (the features object of all its
-        records, rebuilt whenever they change) stay the same."""
+        records, rebuilt whenever they change) stay the same. ``order``: when each label was
+        given (decision ids), ``question``: the question signal of the labelled records (both
+        read only by the settings that use them)."""
         started = time.perf_counter()
         y = np.asarray(y, dtype=np.int64)
-        relevance = fit_relevance(X, np.arange(len(y)), y, self.setting)
+        relevance = fit_relevance(
+            X, np.arange(len(y)), y, self.setting, order=order, question=question
+        )
         relevance_seconds = time.perf_counter() - started
         themes = None
         if theme_text is not None:

@@ -13,7 +13,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from classifier.question import question_signal
 from classifier.ranking import RankingMode, pool_scores
+from classifier.relevance import RelevanceModel
 from classifier.themes import Neighbors
 from index import Record, read_records
 from index.consensus import Viewer
@@ -212,12 +214,20 @@ class RankingService:
         # Records excluded as outside the search limits left the pool but teach nothing about
         # relevance (an old or foreign-language record may well be on topic).
         labelled = sorted(
-            (state.rows[r], int(label == "include"))
-            for r, label in decided.items()
-            if label != "maybe" and r in state.rows and not is_limit_exclusion(finals[r])
+            (state.rows[r], int(d["label"] == "include"), int(d["decision_id"]))
+            for r, d in finals.items()
+            if d["label"] != "maybe" and r in state.rows and not is_limit_exclusion(d)
         )
-        rows = np.array([row for row, _ in labelled], dtype=np.int64)
-        y = np.array([flag for _, flag in labelled], dtype=np.int64)
+        rows = np.array([row for row, _, _ in labelled], dtype=np.int64)
+        y = np.array([flag for _, flag, _ in labelled], dtype=np.int64)
+        # When each label was given (decision ids grow): the tail phase and adaptive weights
+        # read the latest decisions.
+        order = np.array([when for _, _, when in labelled], dtype=np.int64)
+        question = (
+            self._query_vector(project.question)
+            if project.question.strip() and len(state.ids)
+            else None
+        )
         theme_names = tuple(t.name for t in project.themes)
         theme_labels = sorted(
             (state.rows[r], names)
@@ -228,14 +238,18 @@ class RankingService:
         theme_Y = np.array(
             [[name in names for name in theme_names] for _, names in theme_labels], dtype=np.int64
         ).reshape(len(theme_labels), len(theme_names))
-        # Until both classes or a theme label are there, nothing learns from words: the
-        # embeddings alone rank (question, nearest include), and the TF-IDF of a just-imported
-        # review (built by the import's worker) is not waited for.
-        X = (
-            self.features(state)
-            if len(set(y.tolist())) == 2 or len(theme_rows) or state.features is not None
-            else self.embedding_features(state)
+        # Until both classes or a theme label are there, nothing learns from words (unless the
+        # setting weighs the question, whose BM25 reads them): the embeddings alone rank
+        # (question, nearest include), and the TF-IDF of a just-imported review (built by the
+        # import's worker) is not waited for.
+        words = (
+            len(set(y.tolist())) == 2
+            or len(theme_rows)
+            or state.features is not None
+            or (question is not None and self._weighs_question())
         )
+        X = self.features(state) if words else self.embedding_features(state)
+        signal = self._question_signal(project_id, X, project.question, question)
         fitted = None
         if reuse_saved:
             saved = self.models.load(self._model_folder(project_id))
@@ -253,6 +267,8 @@ class RankingService:
                 neighbors=_index_neighbors(state, np.concatenate([theme_rows, unlabeled_rows])),
                 corpus=X,
                 cache_key=project_id,
+                order=order,
+                question=signal[rows] if signal is not None else None,
             )
             fitted.meta["state"] = list(key[0])
             fitted.meta["definition"] = key[1]
@@ -261,11 +277,6 @@ class RankingService:
         included_rows = rows[y == 1]
         screened = np.zeros(len(state.ids), dtype=bool)
         screened[[state.rows[r] for r in decided if r in state.rows]] = True
-        question = (
-            self._query_vector(project.question)
-            if project.question.strip() and len(state.ids)
-            else None
-        )
         # The unscreened pool and the screened records are scored apart, so that a blend of
         # z-scores is normalised over the pool, as in the simulator (full-text screening
         # orders the screened includes by their own part).
@@ -278,6 +289,7 @@ class RankingService:
                 model=fitted.relevance,
                 include_rows=included_rows,
                 question_vector=question,
+                question=signal,
             )
             mode = scored.mode
             if scored.scores is None:
@@ -297,6 +309,27 @@ class RankingService:
             theme_names,
             X,
         )
+
+    def _weighs_question(self) -> bool:
+        """Whether the relevance setting adds the question signal to its blend."""
+        setting = getattr(self.models, "setting", None)
+        return setting is not None and RelevanceModel.from_setting(setting).question_weight > 0
+
+    def _question_signal(
+        self, project_id: int, X: Any, text: str, vector: np.ndarray | None
+    ) -> np.ndarray | None:
+        """The question signal of every record (``classifier.question``) when the relevance
+        setting weighs it, computed once per features object and question."""
+        if vector is None or not self._weighs_question():
+            return None
+        with self._lock:
+            cached = self._question_signals.get(project_id)
+        if cached is not None and cached[0] is X and cached[1] == text:
+            return cached[2]
+        signal = question_signal(X, text, vector)
+        with self._lock:
+            self._question_signals[project_id] = (X, text, signal)
+        return signal
 
     def _theme_text(self, project: Project) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The vectors of the themes' names and of their descriptions (``None`` when no theme

@@ -18,6 +18,8 @@ import numpy as np
 
 from classifier.artifacts import atomic_write
 from classifier.features import CorpusFeatures
+from classifier.question import question_signal
+from classifier.relevance import SETTINGS, RelevanceModel
 from classifier.simulate import SimulationRun, plot_recall, simulate
 from index.corpus import embed_texts
 from index.datasets import LabeledDataset, read_labeled
@@ -51,6 +53,14 @@ def run_simulation(
     vectors = embed_texts(service.store, service.encoder, dataset.texts, progress=True)
     features = CorpusFeatures.build(dataset.texts, vectors)
     question_vector = service.encoder.encode_query(question) if question else None
+    # The question as a lasting signal, for the settings that weigh it (as the service does).
+    signal = (
+        question_signal(features, question, question_vector)
+        if question
+        and setting in SETTINGS
+        and RelevanceModel.from_setting(setting).question_weight > 0
+        else None
+    )
     runs = [
         simulate(
             features,
@@ -61,6 +71,7 @@ def run_simulation(
             n_prior_excluded=n_prior_excluded,
             retrain=retrain,
             question_vector=question_vector,
+            question=signal,
             progress=True,
         )
         for seed in seeds

@@ -1,0 +1,154 @@
+"""The question as a ranking signal, the tail phase and adaptive part weights (issue 14), on the
+ADHD review with stand-in vectors as in test_relevance."""
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import CountVectorizer
+
+from classifier.features import TFIDF_PARAMS, CorpusFeatures
+from classifier.question import _term_counts, bm25_scores, question_signal
+from classifier.ranking import fit_relevance, pool_scores
+from classifier.relevance import SETTINGS, RelevanceModel
+from classifier.simulate import simulate
+from tests.test_relevance import labelled
+
+QUESTION = (
+    "What is the comparative effectiveness and safety of drugs for attention deficit "
+    "hyperactivity disorder: methylphenidate, amphetamine, atomoxetine?"
+)
+
+
+@pytest.fixture(scope="module")
+def adhd():
+    texts, labels, vectors = labelled("Cohen_2006_ADHD")
+    return CorpusFeatures.build(texts, vectors), labels, texts
+
+
+def test_term_counts_are_those_behind_the_tfidf(adhd):
+    features, _, texts = adhd
+    counts = CountVectorizer(
+        ngram_range=TFIDF_PARAMS["ngram_range"], vocabulary=features.vectorizer.vocabulary_
+    ).fit_transform(texts)
+    derived = _term_counts(features)
+    assert derived.shape == counts.shape
+    # Exact on every row with a term seen once (all of them here).
+    assert abs(derived - counts).max() == 0
+
+
+def test_bm25_ranks_records_that_use_the_question_words_first(adhd):
+    features, labels, texts = adhd
+    scores = bm25_scores(features, "methylphenidate atomoxetine")
+    assert scores.shape == (len(texts),)
+    mentions = np.array(
+        ["methylphenidate" in t.lower() or "atomoxetine" in t.lower() for t in texts]
+    )
+    assert (scores[~mentions] == 0).all() and (scores[mentions] > 0).all()
+    assert bm25_scores(features, "zzzunknownword").max() == 0
+    # On this review the question alone finds includes far above their 2 % share.
+    signal = question_signal(features, QUESTION)
+    top = np.argsort(-signal)[: len(labels) // 10]
+    assert labels[top].mean() > 3 * labels.mean()
+
+
+def test_question_signal_checks_its_inputs(adhd):
+    features, _, _ = adhd
+    with pytest.raises(ValueError, match="empty"):
+        question_signal(features, "  ")
+    with pytest.raises(ValueError, match="dimensions"):
+        question_signal(features, QUESTION, np.ones(3))
+    signal = question_signal(features, QUESTION, features.vectors[0])
+    assert signal.shape == (len(features),) and abs(signal.mean()) < 1e-9
+
+
+def _train_rows(labels, n_includes=6, n_excludes=60):
+    return np.concatenate(
+        [np.flatnonzero(labels == 1)[:n_includes], np.flatnonzero(labels == 0)[:n_excludes]]
+    )
+
+
+def test_the_question_weight_lifts_what_the_question_says(adhd):
+    features, labels, _ = adhd
+    rows = _train_rows(labels)
+    pool = np.setdiff1d(np.arange(len(labels)), rows)
+    signal = np.zeros(len(labels))
+    signal[pool[-1]] = 50.0  # the pool's last record answers the question best by far
+    model = fit_relevance(features, rows, labels[rows], "default+question1")
+    without = fit_relevance(features, rows, labels[rows], "logistic+maxcos+semantic")
+    lifted = pool_scores(features, pool, model=model, include_rows=rows, question=signal)
+    plain = pool_scores(features, pool, model=without, include_rows=rows, question=signal)
+    assert np.argmax(lifted.scores) == len(pool) - 1
+    assert np.argmax(plain.scores) != len(pool) - 1
+    # No signal given: the question part is left out and the default's scores come back.
+    alone = pool_scores(features, pool, model=model, include_rows=rows)
+    assert np.allclose(alone.scores, plain.scores)
+
+
+def test_the_tail_phase_starts_when_includes_dry_up(adhd):
+    features, labels, _ = adhd
+    includes, excludes = np.flatnonzero(labels == 1)[:8], np.flatnonzero(labels == 0)[:80]
+    rows = np.concatenate([includes, excludes])
+    model = RelevanceModel.from_setting("default+question.5+tail0.05")
+    # Decisions in that order: 8 includes, then 80 excludes; the last 50 hold no include.
+    dry = model.fit(features.subset(rows), labels[rows], order=np.arange(len(rows)))
+    assert dry.weights_[4] == 0.5
+    assert np.allclose(dry.tail_vectors_, features.vectors[includes[-5:]])
+    # Includes spread over the decisions: 8 of the last 50 is no tail.
+    spread = np.concatenate([excludes[:40], includes, excludes[40:]])
+    busy = model.fit(features.subset(spread), labels[spread], order=np.arange(len(spread)))
+    assert busy.weights_[4] == 0 and len(busy.tail_vectors_) == 0
+    # Without the decision order there is no tail phase either.
+    assert model.fit(features.subset(rows), labels[rows]).weights_[4] == 0
+
+
+def test_adaptive_weights_follow_each_parts_recent_precision(adhd):
+    features, labels, _ = adhd
+    includes, excludes = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    rows = np.concatenate([includes[:10], excludes[:100], includes[10:16], excludes[100:144]])
+    order = np.arange(len(rows))
+    y = labels[rows]
+    window = order >= len(rows) - 50
+    perfect = np.where(y == 1, 1.0, 0.0) + np.linspace(0, 0.1, len(rows))
+    model = RelevanceModel.from_setting("default+question.5+adaptive50t1")
+    model.fit(features.subset(rows), y, order=order, question=perfect)
+    base = model._base_weights()
+    scale = model.weights_ / np.where(base > 0, base, 1)
+    # The question part ranks the window's includes first: it gets the largest weight.
+    assert scale[3] == scale[:4].max() and scale[3] > 1
+    # A question that ranks them last earns the smallest.
+    model.fit(features.subset(rows), y, order=order, question=-perfect)
+    scale = model.weights_ / np.where(base > 0, base, 1)
+    assert scale[3] == scale[:4].min() and scale[3] < 1
+    # Too few decisions for a window with both classes before it: the fixed weights.
+    first = np.concatenate([includes[:2], excludes[:40]])
+    few = model.fit(features.subset(first), labels[first], order=np.arange(len(first)))
+    assert np.allclose(few.weights_, base)
+    assert window.sum() == 50
+
+
+def test_learned_weights_round_trip_and_old_artifacts_load(adhd):
+    features, labels, _ = adhd
+    rows = _train_rows(labels, 8, 80)
+    model = RelevanceModel.from_setting("default+question.5+tail0.05")
+    model.fit(features.subset(rows), labels[rows], order=np.arange(len(rows)))
+    arrays = model.to_arrays()
+    again = RelevanceModel.from_arrays(arrays, **model.get_params())
+    signal = np.linspace(0, 1, len(labels))
+    assert np.allclose(
+        again.ranking_scores(features, signal), model.ranking_scores(features, signal)
+    )
+    old = {k: v for k, v in arrays.items() if k not in ("weights", "tail_vectors")}
+    loaded = RelevanceModel.from_arrays(old, **model.get_params())
+    assert np.allclose(loaded.weights_, model._base_weights())
+
+
+@pytest.mark.parametrize(
+    "setting", ["default+question.5+adaptive50t1", "default+question.5+tail0.05"]
+)
+def test_simulations_with_the_question_are_deterministic(adhd, setting):
+    assert setting in SETTINGS
+    features, labels, _ = adhd
+    signal = question_signal(features, QUESTION)
+    run = simulate(features, labels, seed=0, setting=setting, retrain="fast", question=signal)
+    again = simulate(features, labels, seed=0, setting=setting, retrain="fast", question=signal)
+    assert run.order == again.order and sorted(run.order) == list(range(len(labels)))
+    assert run.metrics["loss"] < 0.2
