@@ -14,7 +14,7 @@ PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 REDIS_SERVER ?= redis-server
 
-.PHONY: setup browser redis run worker test test-quick lint format bench clean fuzz
+.PHONY: setup browser redis run worker test test-slow test-quick lint format bench clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,7 +66,11 @@ redis:
 test: setup browser redis
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
+
+# The whole-review simulations make test leaves out (about a minute).
+test-slow: setup
+	$(BIN)/python -m pytest -m slow
 
 # The larger property-based runs: Schemathesis over every API operation (EXAMPLES calls each,
 # valid and invalid), then the reader fuzzing with more mutated files. Prints cases and failures.
@@ -77,7 +81,7 @@ fuzz: setup
 
 # The quick subset while working: everything but the real-model and browser tests.
 test-quick: setup
-	$(BIN)/python -m pytest -m "not model and not browser"
+	$(BIN)/python -m pytest -m "not model and not browser and not slow"
 
 lint: setup
 	$(BIN)/ruff check --fix .

@@ -146,6 +146,7 @@ def test_demo_user_is_made_once_and_serve_can_show_its_token(runner, service):
 ANTIHISTAMINES = DATA / "screening" / "Cohen_2006_Antihistamines.csv"
 
 
+@pytest.mark.slow
 def test_simulate_writes_order_metrics_and_curve_and_embeds_once(runner, service, tmp_path):
     """Two seeds over a real labeled review: the JSON has the file's own ids in screening order
     (priors first) and metrics recomputable from them; a second run embeds nothing."""
@@ -182,6 +183,7 @@ def test_simulate_writes_order_metrics_and_curve_and_embeds_once(runner, service
     assert json.loads(out.read_text())[0]["order"] == runs[0]["order"]
 
 
+@pytest.mark.slow
 def test_simulate_weighs_the_question_in_a_question_setting(runner, tmp_path):
     """With a question setting, ``--question`` ranks for the whole review (not only the cold
     start): the order differs from the same setting without a question, which is the default's."""

@@ -141,6 +141,7 @@ def test_learned_weights_round_trip_and_old_artifacts_load(adhd):
     assert np.allclose(loaded.weights_, model._base_weights())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "setting", ["default+question.5+adaptive50t1", "default+question.5+tail0.05"]
 )

@@ -35,6 +35,7 @@ def test_simulation_is_a_deterministic_permutation_with_priors_first(antihistami
     assert run.metrics == screening_metrics(labels[run.order[2:]])
 
 
+@pytest.mark.slow
 def test_default_ranks_a_real_dataset_far_better_than_random(antihistamines, tmp_path):
     features, labels = antihistamines
     run = simulate(features, labels, seed=0, retrain="every")

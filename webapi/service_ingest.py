@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -46,6 +47,14 @@ PUBLISH_EVERY_S = 60.0
 # A serving process's refit waits this long for the TF-IDF an import's worker is building
 # before it builds its own.
 WAIT_FOR_WORKER_FEATURES_S = 600.0
+# Jobs build and save the TF-IDF of projects of at least this many records (environment
+# SCREENWISE_JOB_TFIDF_MIN_RECORDS); a smaller project's server builds its own in well under a
+# second, when it first ranks on words.
+JOB_TFIDF_MIN_RECORDS = 2_000
+
+
+def _job_tfidf_min_records() -> int:
+    return int(os.environ.get("SCREENWISE_JOB_TFIDF_MIN_RECORDS", JOB_TFIDF_MIN_RECORDS))
 
 
 @dataclass
@@ -518,7 +527,8 @@ class IngestService:
         def build() -> None:
             go.wait()
             try:
-                self.text_features(project_id, keep=self.keep_text_features)
+                if self.store.records_version(project_id)[0] >= _job_tfidf_min_records():
+                    self.text_features(project_id, keep=self.keep_text_features)
             except BaseException as error:  # reported below, in the job's thread
                 failed.append(error)
             # Study types (metadata, else the text classifier: linear in the records): a
