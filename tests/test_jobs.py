@@ -49,6 +49,26 @@ def worker_process(home: Path, encoder: str, *extra: str) -> subprocess.Popen:
     )
 
 
+def serve_process(
+    home: Path,
+    port: int,
+    *extra: str,
+    stdout: int = subprocess.DEVNULL,
+    stderr: int = subprocess.DEVNULL,
+) -> subprocess.Popen:
+    """``screenwise serve`` on ``home`` and ``port`` in its own process (the home's queue)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SCREENWISE_QUEUE_URL", None)
+    command = [sys.executable, "-c", "from webapi.cli import main; main()", "--home", str(home)]
+    return subprocess.Popen(
+        [*command, "serve", "--port", str(port), *extra],
+        env=env,
+        stdout=stdout,
+        stderr=stderr,
+        text=True,
+    )
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
@@ -131,25 +151,8 @@ def test_the_worker_builds_the_tfidf_and_the_server_only_loads_it(server, servic
 def test_serve_runs_its_jobs_in_a_worker_process_that_dies_with_it(service, tmp_path):
     service.close()
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("SCREENWISE_QUEUE_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from webapi.cli import main; main()",
-            "--home",
-            str(service.home),
-            "serve",
-            "--port",
-            str(port),
-            "--encoder",
-            "tests.fakes:HashingEncoder",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+    process = serve_process(
+        service.home, port, "--encoder", "tests.fakes:HashingEncoder", stdout=subprocess.PIPE
     )
     try:
         _wait_for_health(port, 120)
@@ -257,25 +260,8 @@ def test_the_server_listens_at_once_with_a_large_pending_import(service, tmp_pat
     (service.data_dir / "tmp" / "upload-left-over").mkdir(parents=True)
     service.close()
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from webapi.cli import main; main()",
-            "--home",
-            str(service.home),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "0",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = serve_process(service.home, port, "--workers", "0", stderr=subprocess.PIPE)
     try:
         health = _wait_for_health(port, 60)
         listened_after = time.monotonic() - started
