@@ -258,7 +258,7 @@ def test_the_models_never_learn_from_limit_exclusions(client, service):
             f"/api/projects/adhd2/records/{record['record_id']}/decisions",
             json={"label": label, "reviewer": "ann"},
         )
-    ranking = service._ranking(service.project("adhd2").project_id, fresh=True)
+    ranking = service._ranking(service.project("adhd2").project_id)  # the service refits inline
     assert ranking.fitted.meta["labels"] == {"include": 1, "exclude": 1}
     assert ranking.screened.sum() == applied["excluded"] + 2  # out of the unscreened pool
     estimate = client.get("/api/projects/adhd2/progress").get_json()["estimate"]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from index.errors import ScreenwiseError
+from index.study_types import STUDY_TYPES
 
 if TYPE_CHECKING:
     from .services import Screenwise
@@ -316,7 +317,7 @@ def train(ctx: click.Context, project: str, as_json: bool) -> None:
 )
 @click.option(
     "--study-type",
-    type=click.Choice(["review", "rct", "quantitative", "qualitative", "guideline", "other"]),
+    type=click.Choice(STUDY_TYPES),
     default=None,
     help="Only records of this study type.",
 )

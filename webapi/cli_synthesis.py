@@ -3,11 +3,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from .cli import _actor, _fails_cleanly, _print_json, _service, main, theme
 
 FILTERS = ("included", "all", "screened", "unscreened", "excluded")
+
+
+def _filter_and_stage(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--filter`` (``what`` it selects) and ``--stage`` options of discovery and picks."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--stage",
+            type=click.Choice(("title_abstract", "full_text")),
+            default="title_abstract",
+            show_default=True,
+            help="The stage whose final decisions --filter reads (full_text: the included "
+            "studies).",
+        )(command)
+        return click.option(
+            "--filter",
+            "filter_",
+            type=click.Choice(FILTERS),
+            default="included",
+            show_default=True,
+            help=what,
+        )(command)
+
+    return decorate
 
 
 def _accepted(specs: tuple[str, ...]) -> list[dict]:
@@ -29,21 +56,7 @@ def _accepted(specs: tuple[str, ...]) -> list[dict]:
 
 @theme.command("discover")
 @click.option("--project", required=True, help="Project name or id.")
-@click.option(
-    "--filter",
-    "filter_",
-    type=click.Choice(FILTERS),
-    default="included",
-    show_default=True,
-    help="Which records to find themes in (final decisions).",
-)
-@click.option(
-    "--stage",
-    type=click.Choice(("title_abstract", "full_text")),
-    default="title_abstract",
-    show_default=True,
-    help="The stage whose final decisions --filter reads (full_text: the included studies).",
-)
+@_filter_and_stage("Which records to find themes in (final decisions).")
 @click.option(
     "--theme",
     "within",
@@ -116,21 +129,7 @@ def picks() -> None:
 @click.option("--theme", "theme_name", default=None, help="One theme (default: all).")
 @click.option("-n", "n", default=5, show_default=True, help="Picks per theme.")
 @click.option("--reviews-first", is_flag=True, help="Pick the theme's reviews first.")
-@click.option(
-    "--filter",
-    "filter_",
-    type=click.Choice(FILTERS),
-    default="included",
-    show_default=True,
-    help="Which records to pick from (final decisions).",
-)
-@click.option(
-    "--stage",
-    type=click.Choice(("title_abstract", "full_text")),
-    default="title_abstract",
-    show_default=True,
-    help="The stage whose final decisions --filter reads (full_text: the included studies).",
-)
+@_filter_and_stage("Which records to pick from (final decisions).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
 @_fails_cleanly

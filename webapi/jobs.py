@@ -190,11 +190,7 @@ class JobService:
             raise failure
 
     def _run_embed(self: Screenwise, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        with self._text_features_beside(job["project_id"], progress) as first_batch:
-            report = self.embed_pending(
-                job["project_id"], progress=progress, first_batch=first_batch
-            )
-            self._build_index(job["project_id"], progress)
+        report = self._embed_and_index(job["project_id"], progress)
         return {"embedded": report.embedded, "without_text": report.without_text}
 
     def _run_train(self: Screenwise, job: dict[str, Any], progress: Progress) -> dict[str, Any]:

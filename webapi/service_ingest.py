@@ -240,9 +240,7 @@ class IngestService:
             del parsed  # the records are stored: free them before embedding
             job = self.store.job(job["job_id"])
         project_id = job["project_id"]
-        with self._text_features_beside(project_id, progress) as first_batch:
-            report = self.embed_pending(project_id, progress=progress, first_batch=first_batch)
-            self._build_index(project_id, progress)
+        report = self._embed_and_index(project_id, progress)
         project = self.store.project(project_id)
         files = []
         for summary in job["result"]:
@@ -510,6 +508,14 @@ class IngestService:
             with self._lock:
                 self._vectors[project_id] = state
             return state
+
+    def _embed_and_index(self, project_id: int, progress: Any) -> EmbedReport:
+        """A job's embedding phase (import or embedding job): embed what is pending, save the
+        FAISS index, with the TF-IDF and study types done beside it."""
+        with self._text_features_beside(project_id, progress) as first_batch:
+            report = self.embed_pending(project_id, progress=progress, first_batch=first_batch)
+            self._build_index(project_id, progress)
+        return report
 
     @contextlib.contextmanager
     def _text_features_beside(

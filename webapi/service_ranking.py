@@ -88,7 +88,7 @@ class RankingService:
         digest = hashlib.sha256(definition.encode("utf-8")).hexdigest()[:16]
         return tuple(self.store.state_version(project_id)), digest, self._version(project_id)
 
-    def _ranking(self, project_id: int, *, fresh: bool = False) -> Ranking:
+    def _ranking(self, project_id: int) -> Ranking:
         """The latest finished ranking of the project, at once.
 
         When decisions (or records, theme labels, the question, ...) changed since, a
@@ -96,14 +96,13 @@ class RankingService:
         meanwhile, so bursts of decisions coalesce into few fits) and the previous ranking
         answers meanwhile: reads never wait for a fit. Only the first read of a project in
         this process fits (or loads the saved models) in the caller's thread, and so does
-        every read when ``ranking_refit`` is ``"inline"`` or ``fresh`` is asked for (tests,
-        the CLI, training).
+        every read when ``ranking_refit`` is ``"inline"`` (tests, the CLI).
         """
         key = self._state_key(project_id)
         cached = self._rankings.get(project_id)
         if cached is not None and cached.key == key:
             return cached
-        if not fresh and self.ranking_refit == "background":
+        if self.ranking_refit == "background":
             self._refit_later(project_id)
             if cached is not None and len(cached.vectors.ids):
                 return cached
@@ -167,11 +166,9 @@ class RankingService:
             with self._lock:
                 self._refitting.discard(project_id)
 
-    def ranking_settled(
-        self, project_id: int, timeout: float = 30.0, *, start: bool = True
-    ) -> bool:
+    def ranking_settled(self, project_id: int, timeout: float = 30.0) -> bool:
         """Wait until the project's ranking reflects its state and no refit runs (tests and
-        benchmarks; ``start``: start the refit when none runs)."""
+        benchmarks), starting the refit when none runs."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -180,8 +177,6 @@ class RankingService:
             if not running and current is not None and current.key == self._state_key(project_id):
                 return True
             if not running:
-                if not start:
-                    return current is not None
                 self._refit_later(project_id)
             time.sleep(0.01)
         return False
