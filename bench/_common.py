@@ -54,3 +54,35 @@ def process_memory_mib(pid: int, field: str = "VmHWM") -> float | None:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return None
+
+
+QUESTIONS = Path(__file__).resolve().parent / "questions.json"
+
+
+def review_question(dataset: str, path: Path = QUESTIONS) -> str | None:
+    """A dataset's review question from ``bench/questions.json`` (written before screening,
+    from the review's topic only; see its ``how_written``), or ``None``."""
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))["questions"].get(dataset)
+
+
+_ENCODERS: dict[str, object] = {}
+
+
+def question_inputs(dataset: str, features, model: str | None = None):
+    """``(question_vector, question_signal)`` for ``classifier.simulate.simulate``: the dataset's
+    review question embedded as a query and its signal over ``features``
+    (``classifier.question``), as the service computes them for a project with that question;
+    ``(None, None)`` for a dataset without one."""
+    from classifier.question import question_signal
+    from index.embedder import DEFAULT_MODEL, Embedder
+
+    text = review_question(dataset)
+    if not text:
+        return None, None
+    name = model or DEFAULT_MODEL
+    if name not in _ENCODERS:
+        _ENCODERS[name] = Embedder(name)
+    vector = _ENCODERS[name].encode_query(text)
+    return vector, question_signal(features, text, vector)

@@ -1,8 +1,9 @@
 """Estimate against truth: how many relevant records remain unscreened, at 25/50/75 % screened.
 
 Replays every dataset in ``--data``/screening with seeds 0, 1, 2 (the project's simulator,
-``classifier.simulate.simulate(..., retrain="fast")``; a stand-in ranking when that module is
-missing, named in the output), stops at each checkpoint and compares
+``classifier.simulate.simulate(..., retrain="fast")``, the default ranking with the review's
+question from ``bench/questions.json``; a stand-in ranking when that module is missing, named
+in the output), stops at each checkpoint and compares
 ``classifier.estimate.estimate_remaining`` with the truth: the relevant records among the
 unscreened. The estimate runs twice: from the decisions alone, and with the probabilities a
 relevance model trained on the decisions so far gives the unscreened records.
@@ -28,6 +29,7 @@ from bench._common import (
     default_embedding_cache,
     labeled_with_vectors,
     markdown_table,
+    question_inputs,
 )
 from classifier.estimate import estimate_remaining
 
@@ -69,7 +71,7 @@ def _ranker():
     except ImportError:
         from sklearn.linear_model import LogisticRegression
 
-        def order_of(texts, vectors, labels, seed):
+        def order_of(texts, vectors, labels, seed, dataset):
             return _stand_in_order(vectors, labels, seed)
 
         def probabilities_of(texts, vectors, labels, seen, unseen):
@@ -88,8 +90,17 @@ def _ranker():
             cache[key] = CorpusFeatures.build(texts, vectors)
         return cache[key]
 
-    def order_of(texts, vectors, labels, seed):
-        run = simulate(features_of(texts, vectors), labels, seed=seed, retrain="fast")
+    def order_of(texts, vectors, labels, seed, dataset):
+        features = features_of(texts, vectors)
+        vector, signal = question_inputs(dataset, features)
+        run = simulate(
+            features,
+            labels,
+            seed=seed,
+            retrain="fast",
+            question_vector=vector,
+            question=signal,
+        )
         return np.asarray(run.order)
 
     def probabilities_of(texts, vectors, labels, seen, unseen):
@@ -123,7 +134,9 @@ def main() -> None:
         for seed in args.seeds:
             key = f"{name}|{dataset.name}/{seed}"
             if key not in orders:
-                orders[key] = [int(i) for i in order_of(dataset.texts, vectors, labels, seed)]
+                orders[key] = [
+                    int(i) for i in order_of(dataset.texts, vectors, labels, seed, dataset.name)
+                ]
             order = np.asarray(orders[key])
             for fraction in FRACTIONS:
                 n = round(fraction * len(labels))

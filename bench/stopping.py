@@ -2,8 +2,9 @@
 much work does stopping there save?
 
 Replays every dataset in ``--data``/screening with seeds 0, 1, 2 (the project's simulator,
-``classifier.simulate.simulate(..., retrain="fast")``, default ranking, priors drawn with the
-seed as ASReview draws them: one include, one exclude), then walks the screening order and,
+``classifier.simulate.simulate(..., retrain="fast")``, default ranking with the review's
+question from ``bench/questions.json``, priors drawn with the seed as ASReview draws them: one
+include, one exclude), then walks the screening order and,
 after every decision, asks each rule whether screening may stop; the first "yes" is where that
 rule stops (a rule that never says so screens everything). Rules:
 
@@ -45,6 +46,7 @@ from bench._common import (
     default_embedding_cache,
     labeled_with_vectors,
     markdown_table,
+    question_inputs,
 )
 from classifier.stopping import consecutive_excludes_rule, estimate_rule, stopping_test
 
@@ -149,21 +151,30 @@ def _merge_into(path: Path, entries: dict) -> None:
 
 def _orders(args, datasets, seeds) -> dict[str, list[int]]:
     from classifier.features import CorpusFeatures
+    from classifier.relevance import DEFAULT_SETTING
     from classifier.simulate import simulate
 
     orders_file = OUT / "stopping_orders.json"
     reuse = args.reuse_orders and orders_file.exists()
     orders = json.loads(orders_file.read_text()) if reuse else {}
     for path in datasets:
-        missing = [s for s in seeds if f"{path.stem}/{s}" not in orders]
+        missing = [s for s in seeds if f"{DEFAULT_SETTING}|{path.stem}/{s}" not in orders]
         if not missing:
             continue
         dataset, vectors = labeled_with_vectors(path, args.embeddings_cache)
         features = CorpusFeatures.build(dataset.texts, vectors)
         labels = dataset.labels.astype(np.int64)
+        vector, signal = question_inputs(path.stem, features)
         for seed in missing:
-            run = simulate(features, labels, seed=seed, retrain="fast")
-            orders[f"{path.stem}/{seed}"] = [int(i) for i in run.order]
+            run = simulate(
+                features,
+                labels,
+                seed=seed,
+                retrain="fast",
+                question_vector=vector,
+                question=signal,
+            )
+            orders[f"{DEFAULT_SETTING}|{path.stem}/{seed}"] = [int(i) for i in run.order]
             print(f"  replayed {path.stem} seed {seed} in {run.seconds:.1f} s", flush=True)
     _merge_into(orders_file, orders)
     return orders
@@ -180,6 +191,7 @@ def main() -> None:
     parser.add_argument("--reuse-orders", action="store_true")
     args = parser.parse_args()
 
+    from classifier.relevance import DEFAULT_SETTING
     from index.datasets import read_labeled
 
     datasets = sorted((args.data / "screening").glob("*.csv"))
@@ -196,10 +208,10 @@ def main() -> None:
     for path in datasets:
         labels = read_labeled(path).labels.astype(np.int64)
         for seed in args.seeds:
-            key = f"{path.stem}/{seed}|{args.target}|{args.level}"
+            key = f"{DEFAULT_SETTING}|{path.stem}/{seed}|{args.target}|{args.level}"
             done = frozenset(row["rule"] for row in runs.get(key, []))
             if done != set(wanted):
-                order = np.asarray(orders[f"{path.stem}/{seed}"])
+                order = np.asarray(orders[f"{DEFAULT_SETTING}|{path.stem}/{seed}"])
                 new = score_run(labels[order], path.stem, seed, args.target, args.level, done)
                 runs[key] = [row for row in runs.get(key, []) if row["rule"] in wanted] + new
                 _merge_into(runs_file, {key: runs[key]})

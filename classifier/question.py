@@ -20,16 +20,19 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 
 
-def _term_counts(features: CorpusFeatures) -> sp.csr_matrix:
-    """The term counts behind the corpus TF-IDF (sublinear tf, L2-normalised rows).
+# Rows per block when BM25 reads the counts back: bounds the temporary arrays (a block of
+# 10,000 records is about 2 million stored terms) whatever the corpus size.
+_BLOCK_ROWS = 10_000
+
+
+def _term_counts(tfidf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """The term counts behind rows of the corpus TF-IDF (sublinear tf, L2-normalised rows).
 
     Each stored value is ``(1 + ln tf) * idf / norm``; divided by the idf it is
     ``(1 + ln tf) / norm``, whose smallest value in a row is ``1 / norm`` for the row's rarest
     term (a count of one: every title-and-abstract has a word or bigram seen once). No second
     pass over the texts is needed, and the counts are exact whenever a row has such a term.
     """
-    tfidf = features.tfidf.tocsr()
-    idf = np.asarray(features.vectorizer.idf_, dtype=np.float64)
     scaled = tfidf.data.astype(np.float64) / idf[tfidf.indices]
     lengths = np.diff(tfidf.indptr)
     starts = tfidf.indptr[:-1][lengths > 0]
@@ -43,21 +46,27 @@ def _term_counts(features: CorpusFeatures) -> sp.csr_matrix:
 
 def bm25_scores(features: CorpusFeatures, text: str) -> np.ndarray:
     """Okapi BM25 (k1 1.2, b 0.75) of every record for the query ``text``, over the corpus
-    TF-IDF's terms (word 1-2-grams): one value per row, 0 where no term matches."""
+    TF-IDF's terms (word 1-2-grams): one value per row, 0 where no term matches. The counts
+    are read back a block of rows at a time, so memory stays bounded at any corpus size."""
     n = len(features)
     query = features.vectorizer.transform([text or ""])
     terms = np.unique(query.indices)
     if not len(terms) or not n:
         return np.zeros(n)
-    counts = _term_counts(features)
-    lengths = np.asarray(counts.sum(axis=1)).ravel()
+    tfidf = features.tfidf.tocsr()
+    idf_all = np.asarray(features.vectorizer.idf_, dtype=np.float64)
+    lengths = np.zeros(n)
+    blocks: list[sp.csr_matrix] = []
+    for start in range(0, n, _BLOCK_ROWS):
+        counts = _term_counts(tfidf[start : start + _BLOCK_ROWS], idf_all)
+        lengths[start : start + counts.shape[0]] = np.asarray(counts.sum(axis=1)).ravel()
+        blocks.append(counts[:, terms])
     average = float(lengths.mean()) or 1.0
     # The document frequency, back from the vectorizer's smooth idf = ln((1 + n) / (1 + df)) + 1.
-    idf_smooth = np.asarray(features.vectorizer.idf_, dtype=np.float64)[terms]
-    n_docs = (1 + n) / np.exp(idf_smooth - 1) - 1
+    n_docs = (1 + n) / np.exp(idf_all[terms] - 1) - 1
     df = np.clip(n_docs, 0, n)
     idf = np.log((n - df + 0.5) / (df + 0.5) + 1.0)
-    tf = counts[:, terms].tocoo()
+    tf = sp.vstack(blocks, format="csr").tocoo()
     norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[tf.row] / average)
     weights = idf[tf.col] * tf.data * (BM25_K1 + 1) / (tf.data + norm)
     return np.bincount(tf.row, weights=weights, minlength=n)

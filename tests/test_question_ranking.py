@@ -29,10 +29,19 @@ def test_term_counts_are_those_behind_the_tfidf(adhd):
     counts = CountVectorizer(
         ngram_range=TFIDF_PARAMS["ngram_range"], vocabulary=features.vectorizer.vocabulary_
     ).fit_transform(texts)
-    derived = _term_counts(features)
+    derived = _term_counts(features.tfidf, features.vectorizer.idf_)
     assert derived.shape == counts.shape
     # Exact on every row with a term seen once (all of them here).
     assert abs(derived - counts).max() == 0
+
+
+def test_bm25_read_in_blocks_of_rows_is_the_same(adhd, monkeypatch):
+    import classifier.question as question
+
+    features, _, _ = adhd
+    whole = bm25_scores(features, QUESTION)
+    monkeypatch.setattr(question, "_BLOCK_ROWS", 100)  # 851 records: nine blocks
+    assert np.allclose(bm25_scores(features, QUESTION), whole, rtol=0, atol=1e-12)
 
 
 def test_bm25_ranks_records_that_use_the_question_words_first(adhd):

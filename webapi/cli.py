@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 # them, never at import: ``screenwise --help`` and the people commands start at once.
 DEMO_TOKEN_FILE = "demo-token"
 EXPORT_FORMATS = ("csv", "ris")  # webapi.writers.FORMATS; a test checks they agree
-RELEVANCE_DEFAULT = "logistic+maxcos+semantic"  # classifier.relevance.DEFAULT_SETTING; checked
+# classifier.relevance.DEFAULT_SETTING (a test checks they agree)
+RELEVANCE_DEFAULT = "logistic+maxcos+semantic+question"
 
 
 class LazyChoice(click.Choice):

@@ -233,18 +233,14 @@ class RankingService:
         theme_Y = np.array(
             [[name in names for name in theme_names] for _, names in theme_labels], dtype=np.int64
         ).reshape(len(theme_labels), len(theme_names))
-        # Until both classes or a theme label are there, nothing learns from words (unless the
-        # setting weighs the question, whose BM25 reads them): the embeddings alone rank
-        # (question, nearest include), and the TF-IDF of a just-imported review (built by the
-        # import's worker) is not waited for.
-        words = (
-            len(set(y.tolist())) == 2
-            or len(theme_rows)
-            or state.features is not None
-            or (question is not None and self._weighs_question())
-        )
+        # Until both classes or a theme label are there, nothing learns from words: the
+        # embeddings alone rank (question, nearest include), and the TF-IDF of a just-imported
+        # review (built by the import's worker) is not waited for. The question signal (its
+        # BM25 reads the TF-IDF) is read only by a fitted relevance model, so only then.
+        both = len(set(y.tolist())) == 2
+        words = both or len(theme_rows) or state.features is not None
         X = self.features(state) if words else self.embedding_features(state)
-        signal = self._question_signal(project_id, X, project.question, question)
+        signal = self._question_signal(project_id, X, project.question, question) if both else None
         fitted = None
         if reuse_saved:
             saved = self.models.load(self._model_folder(project_id))
