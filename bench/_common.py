@@ -70,12 +70,9 @@ def review_question(dataset: str, path: Path = QUESTIONS) -> str | None:
 _ENCODERS: dict[str, object] = {}
 
 
-def question_inputs(dataset: str, features, model: str | None = None):
-    """``(question_vector, question_signal)`` for ``classifier.simulate.simulate``: the dataset's
-    review question embedded as a query and its signal over ``features``
-    (``classifier.question``), as the service computes them for a project with that question;
-    ``(None, None)`` for a dataset without one."""
-    from classifier.question import question_signal
+def question_vector(dataset: str, model: str | None = None):
+    """``(text, vector)`` of a dataset's review question (the vector: the text embedded as a
+    query, as the service embeds a project's question), or ``(None, None)``."""
     from index.embedder import DEFAULT_MODEL, Embedder
 
     text = review_question(dataset)
@@ -84,5 +81,17 @@ def question_inputs(dataset: str, features, model: str | None = None):
     name = model or DEFAULT_MODEL
     if name not in _ENCODERS:
         _ENCODERS[name] = Embedder(name)
-    vector = _ENCODERS[name].encode_query(text)
+    return text, _ENCODERS[name].encode_query(text)
+
+
+def question_inputs(dataset: str, features, model: str | None = None):
+    """``(question_vector, question_signal)`` for ``classifier.simulate.simulate``: the dataset's
+    review question embedded as a query and its signal over ``features``
+    (``classifier.question``), as the service computes them for a project with that question;
+    ``(None, None)`` for a dataset without one."""
+    from classifier.question import question_signal
+
+    text, vector = question_vector(dataset, model)
+    if text is None:
+        return None, None
     return vector, question_signal(features, text, vector)

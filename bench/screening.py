@@ -10,6 +10,11 @@ markdown table: per dataset
 and mean, RRF@10, WSS@95, WSS@100, loss, ATD and wall time for both systems, and the wins.
 
     python bench/screening.py --jobs 2 --json bench/out/screening.json
+    python bench/screening.py --variant C2=logistic+maxcos+semantic+question,C=2.0 \
+        --settings C2 logistic+maxcos+semantic+question+keywords
+
+``--variant`` defines a setting for a sweep (a named setting with some parameters changed); a
+setting name ending in ``+keywords`` runs that setting with each record's keywords in the TF-IDF.
 """
 
 from __future__ import annotations
@@ -140,16 +145,47 @@ class _CachedEncoder:
 
 
 @cache
-def load_dataset(csv: str, embeddings_cache: str) -> tuple[CorpusFeatures, np.ndarray, list[str]]:
+def load_dataset(
+    csv: str, embeddings_cache: str, keywords: bool = False
+) -> tuple[CorpusFeatures, np.ndarray, list[str]]:
+    """Features, labels and ids of a dataset; ``keywords``: the TF-IDF also reads each
+    record's keywords (MeSH headings in the Cohen files), appended to title and abstract (the
+    embeddings stay those of title and abstract)."""
     from index.datasets import dataset_vectors, read_labeled
+    from index.readers import read_records
 
     dataset = read_labeled(Path(csv))
     vectors = dataset_vectors(dataset, _CachedEncoder(), embeddings_cache)
+    texts = dataset.texts
+    if keywords:
+        records = read_records(Path(csv))
+        texts = [f"{text} {'; '.join(r.keywords)}" for text, r in zip(texts, records, strict=True)]
     return (
-        CorpusFeatures.build(dataset.texts, vectors),
+        CorpusFeatures.build(texts, vectors),
         dataset.labels.astype(np.int64),
         dataset.ids,
     )
+
+
+KEYWORDS_SUFFIX = "+keywords"
+
+
+def register_variant(spec: str) -> str:
+    """``NAME=BASE,key=value,...``: a setting NAME with BASE's parameters, some changed (the
+    ``RelevanceModel`` parameters, e.g. ``C=2,ratio=20``), for a sweep; returns NAME."""
+    from classifier.relevance import _PARAMS
+
+    name, _, rest = spec.partition("=")
+    base, *changes = rest.split(",")
+    if not name or base not in _PARAMS:
+        raise SystemExit(f"--variant {spec!r}: want NAME=BASE[,key=value...], BASE a setting")
+    params = dict(_PARAMS[base])
+    for change in changes:
+        key, _, value = change.partition("=")
+        params[key] = float(value) if "." in value or "e" in value else int(value)
+    _PARAMS[name] = params
+    SETTINGS[name] = f"{base} with {', '.join(changes)}"
+    return name
 
 
 def load_questions(path: Path | None) -> dict[str, str]:
@@ -161,16 +197,20 @@ def load_questions(path: Path | None) -> dict[str, str]:
 
 
 @cache
-def _question_signal(csv: str, embeddings_cache: str, text: str, vector: tuple) -> np.ndarray:
-    features, _, _ = load_dataset(csv, embeddings_cache)
+def _question_signal(
+    csv: str, embeddings_cache: str, text: str, vector: tuple, keywords: bool = False
+) -> np.ndarray:
+    features, _, _ = load_dataset(csv, embeddings_cache, keywords)
     return question_signal(features, text, np.asarray(vector, dtype=np.float32))
 
 
 def run_screenwise(task: tuple[str, str, int, list[int], str, str | None, tuple | None]) -> dict:
     csv, setting, seed, priors, embeddings_cache, question_text, question_vector = task
-    features, labels, _ = load_dataset(csv, embeddings_cache)
+    keywords = setting.endswith(KEYWORDS_SUFFIX)
+    model_setting = setting.removesuffix(KEYWORDS_SUFFIX)
+    features, labels, _ = load_dataset(csv, embeddings_cache, keywords)
     question = (
-        _question_signal(csv, embeddings_cache, question_text, question_vector)
+        _question_signal(csv, embeddings_cache, question_text, question_vector, keywords)
         if question_text
         else None
     )
@@ -178,7 +218,7 @@ def run_screenwise(task: tuple[str, str, int, list[int], str, str | None, tuple 
         features,
         labels,
         seed=seed,
-        setting=setting,
+        setting=model_setting,
         priors=priors,
         retrain="fast",
         question=question,
@@ -278,9 +318,22 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(__file__).resolve().parent / "questions.json",
         help="each dataset's review question, for the settings that weigh it",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="NAME=BASE,key=value,...: a setting with some of BASE's parameters changed "
+        "(name it in --settings); a setting named X+keywords is X with the records' keywords "
+        "in its TF-IDF",
+    )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="write every run (orders too)")
     args = parser.parse_args(argv)
+    for spec in args.variant:
+        register_variant(spec)
+    for setting in args.settings:
+        if setting.removesuffix(KEYWORDS_SUFFIX) not in SETTINGS:
+            parser.error(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
 
     csvs = sorted((args.data / "screening").glob("*.csv"))
     if args.datasets:

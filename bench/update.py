@@ -8,9 +8,13 @@ earlier records' TF-IDF vocabulary (as ``candidates`` builds them: ``CorpusFeatu
 and are ranked once, without further feedback; the screening metrics of that order are
 ASReview's (``classifier.metrics``; all later records count, none is a prior). Rankers:
 
-- ``queue``: the default setting's ``ranking_scores``, the queue's own order;
+- ``queue``: the default setting's ``ranking_scores``, the queue's own order, with the later
+  records' question signal (the review's question from ``bench/questions.json``, scored
+  against the earlier records as ``candidates`` scores an update's hits): what
+  ``POST .../themes/candidates`` sorts by;
+- ``queue, no question``: the same without the question signal (a project without one);
 - ``candidates``: the default setting's ``predict_proba`` (the TF-IDF logistic alone), what
-  ``POST .../themes/candidates`` sorts by today;
+  ``candidates`` sorted by before issue 14;
 - ``u4``: ASReview's elas_u4 (``ranking_scores`` of the ``u4`` setting), trained the same way.
 
     nice -n 10 .venv/bin/python -m bench.update [--data DIR] [--embeddings-cache FILE]
@@ -33,9 +37,11 @@ from bench._common import (
     default_embedding_cache,
     labeled_with_vectors,
     markdown_table,
+    question_vector,
 )
 from classifier.features import CorpusFeatures
 from classifier.metrics import screening_metrics
+from classifier.question import corpus_question_signal, question_signal
 from classifier.relevance import DEFAULT_SETTING, RelevanceModel
 
 OUT = REPO / "bench" / "out"
@@ -85,8 +91,14 @@ def main() -> None:
         test = train.transform([texts[i] for i in later], vectors[later])
         default = RelevanceModel.from_setting(DEFAULT_SETTING).fit(train, labels[earlier])
         u4 = RelevanceModel.from_setting("u4").fit(train, labels[earlier])
+        text, vector = question_vector(path.stem)
+        signal = None
+        if text:
+            reference = corpus_question_signal(train, text, vector)[1]
+            signal = question_signal(test, text, vector, reference=reference)
         scores = {
-            "queue": default.ranking_scores(test),
+            "queue": default.ranking_scores(test, signal),
+            "noq": default.ranking_scores(test),
             "candidates": default.predict_proba(test),
             "u4": u4.ranking_scores(test),
         }
@@ -106,7 +118,7 @@ def main() -> None:
 
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "update.json").write_text(json.dumps({"later": args.later, "rows": rows}, indent=1))
-    rankers = ("queue", "candidates", "u4")
+    rankers = ("queue", "noq", "candidates", "u4")
     print(
         f"\nearlier years train, later years ranked (later = the latest ~{args.later:.0%} of "
         "dated records); loss lower is better\n"

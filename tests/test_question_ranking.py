@@ -44,6 +44,27 @@ def test_bm25_read_in_blocks_of_rows_is_the_same(adhd, monkeypatch):
     assert np.allclose(bm25_scores(features, QUESTION), whole, rtol=0, atol=1e-12)
 
 
+def test_new_records_score_against_the_corpus_as_its_own_records_do(adhd):
+    """A review update's hits (mapped into the corpus vocabulary) get the BM25 and question
+    signal they would have as records of the corpus."""
+    from classifier.question import corpus_question_signal
+
+    features, _, texts = adhd
+    rows = np.arange(0, len(texts), 7)
+    hits = features.transform([texts[i] for i in rows], features.vectors[rows])
+    vector = features.vectors[3]
+    signal, reference = corpus_question_signal(features, QUESTION, vector)
+    assert reference.corpus.records == len(texts)
+    assert np.array_equal(signal, question_signal(features, QUESTION, vector))
+    expected = bm25_scores(features, QUESTION)[rows]
+    assert np.allclose(bm25_scores(hits, QUESTION, corpus=reference.corpus), expected, atol=1e-9)
+    assert np.allclose(
+        question_signal(hits, QUESTION, vector, reference=reference), signal[rows], atol=1e-6
+    )
+    # Without the corpus's statistics the hits would be scored as a corpus of their own.
+    assert not np.allclose(bm25_scores(hits, QUESTION), expected, atol=1e-3)
+
+
 def test_bm25_ranks_records_that_use_the_question_words_first(adhd):
     features, labels, texts = adhd
     scores = bm25_scores(features, "methylphenidate atomoxetine")

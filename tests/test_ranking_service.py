@@ -192,3 +192,37 @@ def test_service_queue_replays_the_simulation_with_question_tail_and_adaptive_we
         )
         adapted.append(not np.allclose(model.weights_, model._base_weights()))
     assert any(adapted)
+
+
+def test_a_review_update_ranks_its_hits_as_the_queue_ranks_them(client, service, tmp_path):
+    """One model for the queue and for review updates: posted as an update's hits, the
+    unscreened records come back in the queue's own order, the question signal included
+    (the hits' BM25 reads the corpus's statistics)."""
+    from index.readers import read_records
+
+    question = "stimulant medication for attention deficit hyperactivity disorder"
+    path = adhd_subset(tmp_path / "adhd_subset.csv", includes=10, excludes=60)
+    dataset = read_labeled(path)
+    service.import_files("upd", [path], ignore_labels=True, question=question)
+    by_source = records_by_source(client, "upd")
+    for row in [*np.flatnonzero(dataset.labels == 1)[:4], *np.flatnonzero(dataset.labels == 0)[:8]]:
+        label = "include" if dataset.labels[row] else "exclude"
+        decide(client, "upd", by_source[dataset.ids[row]]["record_id"], label)
+    queue = client.get("/api/projects/upd/queue", query_string={"n": 100}).get_json()
+    assert queue["mode"] == "model"
+    source_of = {r["record_id"]: source for source, r in by_source.items()}
+    queued = [source_of[item["record_id"]] for item in queue["items"]]
+    assert len(queued) == len(dataset.ids) - 12
+    hits = [r for r in read_records(path) if r.source_id in set(queued)]  # corpus order
+    answer = service.candidates("upd", hits)
+    assert all(c["mode"] == "model" and c["duplicate_of"] for c in answer)
+    assert [hits[c["position"]].source_id for c in answer] == queued
+    scores = {source_of[item["record_id"]]: item["score"] for item in queue["items"]}
+    assert np.allclose([c["score"] for c in answer], [scores[s] for s in queued], atol=1e-5)
+    # Without a question both orders change, together.
+    assert client.patch("/api/projects/upd", json={"question": ""}).status_code == 200
+    queue = client.get("/api/projects/upd/queue", query_string={"n": 100}).get_json()
+    plain = [source_of[item["record_id"]] for item in queue["items"]]
+    assert plain != queued
+    answer = service.candidates("upd", hits)
+    assert [hits[c["position"]].source_id for c in answer] == plain

@@ -221,9 +221,12 @@ class ModelSuite:
                 self._themes_cache.popitem(last=False)
         return model
 
-    def ranking_scores(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
-        """z-scored blend over the rows given (the service passes the unscreened ones)."""
-        return fitted.relevance.ranking_scores(X)
+    def ranking_scores(
+        self, fitted: FittedModels, X: CorpusFeatures, question: np.ndarray | None = None
+    ) -> np.ndarray:
+        """z-scored blend over the rows given (the service passes the unscreened ones);
+        ``question``: their question signal, for a setting that weighs it."""
+        return fitted.relevance.ranking_scores(X, question)
 
     def probabilities(self, fitted: FittedModels, X: CorpusFeatures) -> np.ndarray:
         return fitted.relevance.predict_proba(X)

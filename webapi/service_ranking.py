@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from classifier.question import question_signal
+from classifier.question import corpus_question_signal, question_signal
 from classifier.ranking import RankingMode, pool_scores
 from classifier.relevance import RelevanceModel
 from classifier.themes import Neighbors
@@ -317,10 +317,26 @@ class RankingService:
             cached = self._question_signals.get(project_id)
         if cached is not None and cached[0] is X and cached[1] == text:
             return cached[2]
-        signal = question_signal(X, text, vector)
+        # The reference scores a review update's hits as these records (``candidates``).
+        signal, reference = corpus_question_signal(X, text, vector)
         with self._lock:
-            self._question_signals[project_id] = (X, text, signal)
+            self._question_signals[project_id] = (X, text, signal, reference)
         return signal
+
+    def _hits_question_signal(self, project: Project, ranking: Ranking, X: Any) -> Any:
+        """The question signal of a review update's hits ``X`` (in the corpus's vocabulary),
+        scored against the corpus as the queue scores its records; ``None`` when the setting
+        does not weigh the question or the project has none."""
+        if not project.question.strip() or not self._weighs_question():
+            return None
+        vector = self._query_vector(project.question)
+        with self._lock:
+            cached = self._question_signals.get(project.project_id)
+        if cached is not None and cached[0] is ranking.features and cached[1] == project.question:
+            reference = cached[3]
+        else:  # the question changed since this ranking's refit (which computes it)
+            reference = corpus_question_signal(ranking.features, project.question, vector)[1]
+        return question_signal(X, project.question, vector, reference=reference)
 
     def _theme_text(self, project: Project) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The vectors of the themes' names and of their descriptions (``None`` when no theme
@@ -641,7 +657,8 @@ class RankingService:
         if ranking.fitted.relevance is not None:
             # The queue's own model orders the hits (bench/update.py: loss 0.122 against
             # 0.141 for the TF-IDF logistic alone); its calibrated part says how likely each is.
-            scores = self.models.ranking_scores(ranking.fitted, X)
+            signal = self._hits_question_signal(target, ranking, X)
+            scores = self.models.ranking_scores(ranking.fitted, X, signal)
             probabilities = self.models.probabilities(ranking.fitted, X)
         else:
             includes = ranking.vectors.matrix[ranking.included_rows]

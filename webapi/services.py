@@ -112,7 +112,7 @@ class Screenwise(
         self._query_vectors: dict[tuple[str, ...], np.ndarray] = {}
         self._discoveries: dict[tuple[Any, ...], Any] = {}  # theme discovery per filter
         # Per project: (features object, question, its signal), see _question_signal.
-        self._question_signals: dict[int, tuple[Any, str, np.ndarray]] = {}
+        self._question_signals: dict[int, tuple[Any, str, np.ndarray, Any]] = {}
         self._lock = threading.RLock()
         self._project_locks: dict[int, threading.RLock] = {}
 
