@@ -135,7 +135,7 @@ def main() -> None:
             key = f"{name}|{dataset.name}/{seed}"
             if key not in orders:
                 orders[key] = [
-                    int(i) for i in order_of(dataset.texts, vectors, labels, seed, dataset.name)
+                    int(i) for i in order_of(dataset.lexical, vectors, labels, seed, dataset.name)
                 ]
             order = np.asarray(orders[key])
             for fraction in FRACTIONS:
@@ -143,7 +143,7 @@ def main() -> None:
                 seen, unseen = order[:n], np.setdiff1d(np.arange(len(labels)), order[:n])
                 truth = int(labels[unseen].sum())
                 plain = estimate_remaining(labels[seen], len(unseen), level=args.level)
-                probabilities = probabilities_of(dataset.texts, vectors, labels, seen, unseen)
+                probabilities = probabilities_of(dataset.lexical, vectors, labels, seen, unseen)
                 informed = estimate_remaining(
                     labels[seen], len(unseen), level=args.level, probabilities=probabilities
                 )

@@ -58,7 +58,7 @@ def _corpus(data: Path, cache: Path) -> tuple[list[str], np.ndarray, np.ndarray]
     vectors, labels = [], []
     for path in sorted((data / "screening").glob("*.csv")):
         dataset, dataset_vectors = labeled_with_vectors(path, cache)
-        texts += dataset.texts
+        texts += dataset.lexical  # what the relevance TF-IDF reads
         vectors.append(dataset_vectors)
         labels.append(dataset.labels)
     return texts, np.concatenate(vectors), np.concatenate(labels).astype(np.int64)

@@ -11,10 +11,11 @@ and mean, RRF@10, WSS@95, WSS@100, loss, ATD and wall time for both systems, and
 
     python bench/screening.py --jobs 2 --json bench/out/screening.json
     python bench/screening.py --variant C2=logistic+maxcos+semantic+question,C=2.0 \
-        --settings C2 logistic+maxcos+semantic+question+keywords
+        --settings C2
 
 ``--variant`` defines a setting for a sweep (a named setting with some parameters changed); a
-setting name ending in ``+keywords`` runs that setting with each record's keywords in the TF-IDF.
+``--title-abstract`` builds the TF-IDF of title and abstract alone, as releases before the keywords
+were read did (the issue-14 sweep's first rounds).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from classifier.relevance import DEFAULT_SETTING, SETTINGS
 from classifier.simulate import simulate
 
 METRICS = ("rrf10", "wss95", "wss100", "loss", "atd")
+TITLE_ABSTRACT_ONLY = False  # --title-abstract
 
 
 # ---------------------------------------------------------------- ASReview
@@ -146,28 +148,20 @@ class _CachedEncoder:
 
 @cache
 def load_dataset(
-    csv: str, embeddings_cache: str, keywords: bool = False
+    csv: str, embeddings_cache: str, keywords: bool = True
 ) -> tuple[CorpusFeatures, np.ndarray, list[str]]:
-    """Features, labels and ids of a dataset; ``keywords``: the TF-IDF also reads each
-    record's keywords (MeSH headings in the Cohen files), appended to title and abstract (the
-    embeddings stay those of title and abstract)."""
+    """Features, labels and ids of a dataset, as the service builds a project's: the TF-IDF
+    reads title, abstract and keywords (``index.records.lexical_text``; title and abstract
+    alone without ``keywords``), the embeddings title and abstract."""
     from index.datasets import dataset_vectors, read_labeled
-    from index.readers import read_records
 
     dataset = read_labeled(Path(csv))
     vectors = dataset_vectors(dataset, _CachedEncoder(), embeddings_cache)
-    texts = dataset.texts
-    if keywords:
-        records = read_records(Path(csv))
-        texts = [f"{text} {'; '.join(r.keywords)}" for text, r in zip(texts, records, strict=True)]
     return (
-        CorpusFeatures.build(texts, vectors),
+        CorpusFeatures.build(dataset.texts, vectors, dataset.lexical if keywords else None),
         dataset.labels.astype(np.int64),
         dataset.ids,
     )
-
-
-KEYWORDS_SUFFIX = "+keywords"
 
 
 def register_variant(spec: str) -> str:
@@ -198,7 +192,7 @@ def load_questions(path: Path | None) -> dict[str, str]:
 
 @cache
 def _question_signal(
-    csv: str, embeddings_cache: str, text: str, vector: tuple, keywords: bool = False
+    csv: str, embeddings_cache: str, text: str, vector: tuple, keywords: bool = True
 ) -> np.ndarray:
     features, _, _ = load_dataset(csv, embeddings_cache, keywords)
     return question_signal(features, text, np.asarray(vector, dtype=np.float32))
@@ -206,8 +200,7 @@ def _question_signal(
 
 def run_screenwise(task: tuple[str, str, int, list[int], str, str | None, tuple | None]) -> dict:
     csv, setting, seed, priors, embeddings_cache, question_text, question_vector = task
-    keywords = setting.endswith(KEYWORDS_SUFFIX)
-    model_setting = setting.removesuffix(KEYWORDS_SUFFIX)
+    keywords = not TITLE_ABSTRACT_ONLY
     features, labels, _ = load_dataset(csv, embeddings_cache, keywords)
     question = (
         _question_signal(csv, embeddings_cache, question_text, question_vector, keywords)
@@ -218,7 +211,7 @@ def run_screenwise(task: tuple[str, str, int, list[int], str, str | None, tuple 
         features,
         labels,
         seed=seed,
-        setting=model_setting,
+        setting=setting,
         priors=priors,
         retrain="fast",
         question=question,
@@ -323,16 +316,22 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         help="NAME=BASE,key=value,...: a setting with some of BASE's parameters changed "
-        "(name it in --settings); a setting named X+keywords is X with the records' keywords "
-        "in its TF-IDF",
+        "(name it in --settings)",
+    )
+    parser.add_argument(
+        "--title-abstract",
+        action="store_true",
+        help="TF-IDF of title and abstract only (as before the keywords were read)",
     )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="write every run (orders too)")
     args = parser.parse_args(argv)
     for spec in args.variant:
         register_variant(spec)
+    global TITLE_ABSTRACT_ONLY
+    TITLE_ABSTRACT_ONLY = args.title_abstract  # the worker processes fork with it
     for setting in args.settings:
-        if setting.removesuffix(KEYWORDS_SUFFIX) not in SETTINGS:
+        if setting not in SETTINGS:
             parser.error(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
 
     csvs = sorted((args.data / "screening").glob("*.csv"))

@@ -162,7 +162,7 @@ def _orders(args, datasets, seeds) -> dict[str, list[int]]:
         if not missing:
             continue
         dataset, vectors = labeled_with_vectors(path, args.embeddings_cache)
-        features = CorpusFeatures.build(dataset.texts, vectors)
+        features = CorpusFeatures.build(dataset.texts, vectors, dataset.lexical)
         labels = dataset.labels.astype(np.int64)
         vector, signal = question_inputs(path.stem, features)
         for seed in missing:

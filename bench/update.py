@@ -86,9 +86,13 @@ def main() -> None:
         if labels[later].sum() == 0 or len(set(labels[earlier])) < 2:
             print(f"  {path.stem}: skipped (a side without both classes)")
             continue
-        texts = dataset.texts
-        train = CorpusFeatures.build([texts[i] for i in earlier], vectors[earlier])
-        test = train.transform([texts[i] for i in later], vectors[later])
+        texts, lexical = dataset.texts, dataset.lexical
+        train = CorpusFeatures.build(
+            [texts[i] for i in earlier], vectors[earlier], [lexical[i] for i in earlier]
+        )
+        test = train.transform(
+            [texts[i] for i in later], vectors[later], [lexical[i] for i in later]
+        )
         default = RelevanceModel.from_setting(DEFAULT_SETTING).fit(train, labels[earlier])
         u4 = RelevanceModel.from_setting("u4").fit(train, labels[earlier])
         text, vector = question_vector(path.stem)

@@ -77,15 +77,20 @@ class TextFeatures:
     theme_vectorizer: TfidfVectorizer | None = None
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> TextFeatures:
-        """Fit TF-IDF (word 1-2-grams, sublinear tf, max_df 0.95) on ``texts``, and the theme
-        model's own TF-IDF (``THEME_TFIDF_PARAMS``)."""
+    def build(cls, texts: Sequence[str], lexical: Sequence[str] | None = None) -> TextFeatures:
+        """Fit TF-IDF (word 1-2-grams, sublinear tf, max_df 0.95) on ``lexical`` (the texts
+        the relevance model reads: title, abstract and keywords,
+        ``index.records.lexical_text``; ``texts`` when ``None``), and the theme model's own
+        TF-IDF (``THEME_TFIDF_PARAMS``) on ``texts`` (title and abstract)."""
         texts = [text or "" for text in texts]
         if not texts:
             raise ValueError("texts is empty")
+        lexical = texts if lexical is None else [text or "" for text in lexical]
+        if len(lexical) != len(texts):
+            raise ValueError(f"lexical has {len(lexical)} texts for {len(texts)} texts")
         # max_df=0.95 prunes everything from a corpus of one or two records; keep all terms then.
         vectorizer = _vectorizer() if len(texts) > 2 else _vectorizer(max_df=1.0)
-        tfidf = vectorizer.fit_transform(texts).tocsr()
+        tfidf = vectorizer.fit_transform(lexical).tocsr()
         theme_vectorizer = TfidfVectorizer(
             dtype=np.float32, stop_words="english", **THEME_TFIDF_PARAMS
         )
@@ -138,17 +143,24 @@ class CorpusFeatures:
             )
 
     @classmethod
-    def build(cls, texts: Sequence[str], vectors: np.ndarray) -> CorpusFeatures:
-        """Fit TF-IDF (word 1-2-grams, sublinear tf, max_df 0.95) on ``texts``."""
-        return TextFeatures.build(texts).with_vectors(vectors)
+    def build(
+        cls, texts: Sequence[str], vectors: np.ndarray, lexical: Sequence[str] | None = None
+    ) -> CorpusFeatures:
+        """Fit TF-IDF (word 1-2-grams, sublinear tf, max_df 0.95) on ``lexical`` (else
+        ``texts``), see ``TextFeatures.build``."""
+        return TextFeatures.build(texts, lexical).with_vectors(vectors)
 
-    def transform(self, texts: Sequence[str], vectors: np.ndarray) -> CorpusFeatures:
-        """Features of new records (a review update's hits) in this corpus's vocabulary."""
+    def transform(
+        self, texts: Sequence[str], vectors: np.ndarray, lexical: Sequence[str] | None = None
+    ) -> CorpusFeatures:
+        """Features of new records (a review update's hits) in this corpus's vocabulary;
+        ``lexical`` as in ``build``."""
         texts = [text or "" for text in texts]
+        lexical = texts if lexical is None else [text or "" for text in lexical]
         vectors = _normalised(vectors, len(texts))
         theme = self.theme_vectorizer
         return CorpusFeatures(
-            self.vectorizer.transform(texts).tocsr(),
+            self.vectorizer.transform(lexical).tocsr(),
             vectors,
             self.vectorizer,
             theme.transform(texts).tocsr() if theme is not None else None,

@@ -22,12 +22,15 @@ from index.store import Store
 
 @dataclass(frozen=True)
 class LabeledDataset:
-    """One labeled review: the file's own record ids, the texts the models read, 0/1 labels."""
+    """One labeled review: the file's own record ids, the texts embedded (title and
+    abstract), 0/1 labels, and what the relevance TF-IDF reads (``lexical``: with the
+    keywords, ``index.records.lexical_text``; the texts when not given)."""
 
     name: str
     ids: list[str]
     texts: list[str]
     labels: np.ndarray
+    lexical: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -44,6 +47,7 @@ def read_labeled(path: str | Path) -> LabeledDataset:
     records = read_records(path)
     ids: list[str] = []
     texts: list[str] = []
+    lexical: list[str] = []
     labels: list[int] = []
     for position, record in enumerate(records, start=1):
         if record.label is None:
@@ -54,8 +58,9 @@ def read_labeled(path: str | Path) -> LabeledDataset:
             )
         ids.append(record.source_id or str(position))
         texts.append(embedding_text(record.title, record.abstract))
+        lexical.append(record.lexical_text)
         labels.append(1 if record.label == 1 else 0)
-    return LabeledDataset(path.stem, ids, texts, np.asarray(labels, dtype=np.int8))
+    return LabeledDataset(path.stem, ids, texts, np.asarray(labels, dtype=np.int8), lexical)
 
 
 def dataset_vectors(

@@ -972,6 +972,26 @@ class Store(SearchLimitsStore, StudyTypeStore, SynthesisStore):
         )
         return tuple(int(r[0]) for r in rows)
 
+    def lexical_texts(self, project_id: int) -> list[tuple[int, str, str]]:
+        """(record_id, text, lexical text) of every non-duplicate record, by record id: the
+        text embedded (title and abstract) and what the relevance TF-IDF reads (with the
+        keywords, ``index.records.lexical_text``)."""
+        rows = self._query(
+            "SELECT record_id, title, abstract, keywords FROM records"
+            " WHERE project_id = ? AND duplicate_of IS NULL ORDER BY record_id",
+            (project_id,),
+        )
+        from .records import embedding_text, lexical_text
+
+        return [
+            (
+                int(r[0]),
+                embedding_text(r[1], r[2]),
+                lexical_text(r[1], r[2], json.loads(r[3]) if r[3] else ()),
+            )
+            for r in rows
+        ]
+
     def texts(self, project_id: int) -> list[tuple[int, str | None, str]]:
         """(record_id, text_hash, text) of every non-duplicate record, by record id."""
         rows = self._query(

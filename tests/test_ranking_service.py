@@ -56,7 +56,7 @@ def test_service_queue_replays_the_simulation(client, service, tmp_path):
         decide(client, "replay", top, "include" if label_of[source_of[top]] else "exclude")
 
     vectors = embed_texts(service.store, service.encoder, dataset.texts)
-    features = CorpusFeatures.build(dataset.texts, vectors)
+    features = CorpusFeatures.build(dataset.texts, vectors, dataset.lexical)
     run = simulate(features, dataset.labels, seed=0, priors=priors, retrain="every")
     simulated = [dataset.ids[row] for row in run.order[len(priors) : len(priors) + steps]]
     assert served == simulated
@@ -166,7 +166,7 @@ def test_service_queue_replays_the_simulation_with_question_tail_and_adaptive_we
         decide(client, "q", top, "include" if label_of[source_of[top]] else "exclude")
 
     vectors = embed_texts(service.store, service.encoder, dataset.texts)
-    features = CorpusFeatures.build(dataset.texts, vectors)
+    features = CorpusFeatures.build(dataset.texts, vectors, dataset.lexical)
     signal = question_signal(features, question, service.encoder.encode_query(question))
     run = simulate(
         features,

@@ -33,3 +33,31 @@ def test_saved_tfidf_and_vectorizers_round_trip_without_pickle(tmp_path):
     # features of other records, or an older set of them, are not taken
     assert load_text_features(path, (301, 1235, "suite")) is None
     assert load_text_features(tmp_path / "missing.npz", version) is None
+
+
+def test_the_relevance_tfidf_reads_the_keywords_and_the_theme_tfidf_does_not(service):
+    """A record's keywords (MeSH headings in the Cohen files) are words of the record for the
+    relevance model and the question's BM25; the embeddings and the theme model's TF-IDF read
+    title and abstract."""
+    from index.records import lexical_text
+
+    path = DATA / "screening" / "Cohen_2006_ADHD.csv"
+    records = read_records(path, ignore_labels=True)
+    first = records[0]
+    assert first.keywords and first.lexical_text.startswith(first.text)
+    assert first.lexical_text.endswith("; ".join(first.keywords))
+    assert lexical_text("", "", ["Humans"]) == "Humans" and lexical_text("A", "", []) == "A"
+    # a heading that no title or abstract of the review uses
+    heading = next(
+        k
+        for r in records
+        for k in r.keywords
+        if " " not in k and all(k.lower() not in x.text.lower() for x in records)
+    ).lower()
+    service.import_files("kw", [path], ignore_labels=True)
+    project_id = service.project("kw").project_id
+    texts = service.store.lexical_texts(project_id)
+    assert [t for _, t, _ in texts] == [t for _, _, t in service.store.texts(project_id)]
+    built = service.text_features(project_id).features
+    assert heading in built.vectorizer.vocabulary_
+    assert heading not in built.theme_vectorizer.vocabulary_

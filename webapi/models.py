@@ -80,18 +80,25 @@ class ModelSuite:
         self._themes_lock = threading.Lock()
         self._themes_cache: OrderedDict[Hashable, tuple[object, str, ThemeModel]] = OrderedDict()
 
-    def features(self, vectors: np.ndarray, texts: Sequence[str]) -> CorpusFeatures:
+    def features(
+        self, vectors: np.ndarray, texts: Sequence[str], lexical: Sequence[str] | None = None
+    ) -> CorpusFeatures:
         """TF-IDF over the project's texts (vocabulary of the project) and the embeddings."""
-        return self.text_features(texts).with_vectors(np.asarray(vectors, dtype=np.float32))
+        return self.text_features(texts, lexical).with_vectors(
+            np.asarray(vectors, dtype=np.float32)
+        )
 
-    def text_features(self, texts: Sequence[str]) -> TextFeatures:
-        """The TF-IDF half of ``features`` (it depends on the texts alone).
+    def text_features(
+        self, texts: Sequence[str], lexical: Sequence[str] | None = None
+    ) -> TextFeatures:
+        """The TF-IDF half of ``features`` (it depends on the texts alone); ``lexical``: what
+        the relevance TF-IDF reads (title, abstract and keywords; ``TextFeatures.build``).
 
         A project without records, or whose texts have no word TF-IDF can keep, gets an empty
         vocabulary: its models then learn from the embeddings' similarity alone."""
         if len(texts):
             try:
-                return TextFeatures.build(texts)
+                return TextFeatures.build(texts, lexical)
             except ValueError as e:
                 if "vocabulary" not in str(e) and "no terms remain" not in str(e):
                     raise
@@ -106,9 +113,13 @@ class ModelSuite:
         return TextFeatures(empty, vectorizer).with_vectors(np.asarray(vectors, np.float32))
 
     def new_features(
-        self, corpus: CorpusFeatures, vectors: np.ndarray, texts: Sequence[str]
+        self,
+        corpus: CorpusFeatures,
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        lexical: Sequence[str] | None = None,
     ) -> CorpusFeatures:
-        return corpus.transform(texts, vectors)
+        return corpus.transform(texts, vectors, lexical)
 
     def take(self, X: CorpusFeatures, rows: np.ndarray | Sequence[int]) -> CorpusFeatures:
         return X.subset(np.asarray(rows, dtype=np.int64))

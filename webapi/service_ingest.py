@@ -51,6 +51,9 @@ WAIT_FOR_WORKER_FEATURES_S = 600.0
 # SCREENWISE_JOB_TFIDF_MIN_RECORDS); a smaller project's server builds its own in well under a
 # second, when it first ranks on words.
 JOB_TFIDF_MIN_RECORDS = 2_000
+# What the relevance TF-IDF reads (``index.records.lexical_text``): part of a saved TF-IDF's
+# version, so files of an earlier release (title and abstract only) are built anew.
+LEXICAL_FEATURES = "title+abstract+keywords"
 
 
 def _job_tfidf_min_records() -> int:
@@ -565,7 +568,7 @@ class IngestService:
         ``wait``: seconds to wait for the file while an import or embedding job of the
         project is queued or running (its worker builds it; a serving process's background
         refit waits rather than build it too). ``keep``: remember it in this process."""
-        version = (*self.store.records_version(project_id), self.models.name)
+        version = (*self.store.records_version(project_id), self.models.name, LEXICAL_FEATURES)
         with self._lock:
             cached = self._texts.get(project_id)
         if cached is not None and cached.version == version:
@@ -582,11 +585,11 @@ class IngestService:
                 time.sleep(1.0)
                 text = load_text_features(path, version)
             if text is None:
-                rows = self.store.texts(project_id)
+                rows = self.store.lexical_texts(project_id)
                 text = ProjectText(
                     version,
                     np.array([r[0] for r in rows], dtype=np.int64),
-                    self.models.text_features([r[2] for r in rows]),
+                    self.models.text_features([r[1] for r in rows], [r[2] for r in rows]),
                 )
                 del rows
                 save_text_features(path, text)

@@ -26,7 +26,7 @@ from index.limits import SearchLimits, is_limit_exclusion, record_languages
 from index.store import Project
 
 from .models import FittedModels
-from .service_ingest import ProjectVectors
+from .service_ingest import LEXICAL_FEATURES, ProjectVectors
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,11 @@ class RankingService:
         fitted = None
         if reuse_saved:
             saved = self.models.load(self._model_folder(project_id))
-            if saved is not None and _key_of(saved.meta) == key[:2]:
+            if (
+                saved is not None
+                and _key_of(saved.meta) == key[:2]
+                and saved.meta.get("lexical") == LEXICAL_FEATURES
+            ):
                 fitted = saved
         if fitted is None:
             unlabeled_rows = np.setdiff1d(np.arange(len(state.ids)), theme_rows)
@@ -263,6 +267,7 @@ class RankingService:
             )
             fitted.meta["state"] = list(key[0])
             fitted.meta["definition"] = key[1]
+            fitted.meta["lexical"] = LEXICAL_FEATURES  # what its TF-IDF columns read
             fitted.meta["embedding_model"] = self.encoder.model_id
             fitted.meta["dimension"] = self.encoder.dimension
         included_rows = rows[y == 1]
@@ -650,7 +655,10 @@ class RankingService:
             )
         vectors = embed_texts(self.store, self.encoder, [texts[i] for i in with_text])
         X = self.models.new_features(
-            self.features(ranking.vectors), vectors, [texts[i] for i in with_text]
+            self.features(ranking.vectors),
+            vectors,
+            [texts[i] for i in with_text],
+            [records[i].lexical_text for i in with_text],
         )
         mode = ranking.mode
         probabilities = None

@@ -51,7 +51,7 @@ def run_simulation(
             field="prior_included",
         )
     vectors = embed_texts(service.store, service.encoder, dataset.texts, progress=True)
-    features = CorpusFeatures.build(dataset.texts, vectors)
+    features = CorpusFeatures.build(dataset.texts, vectors, dataset.lexical)
     question_vector = service.encoder.encode_query(question) if question else None
     # The question as a lasting signal, for the settings that weigh it (as the service does).
     signal = (
