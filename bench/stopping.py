@@ -51,6 +51,9 @@ from bench._common import (
 from classifier.stopping import consecutive_excludes_rule, estimate_rule, stopping_test
 
 OUT = REPO / "bench" / "out"
+# What the TF-IDF reads (index.records.lexical_text): part of a kept order's key, so that
+# --reuse-orders never takes orders of other features.
+FEATURES = "title+abstract+keywords"
 
 Rule = Callable[[np.ndarray, int], bool]
 
@@ -158,7 +161,9 @@ def _orders(args, datasets, seeds) -> dict[str, list[int]]:
     reuse = args.reuse_orders and orders_file.exists()
     orders = json.loads(orders_file.read_text()) if reuse else {}
     for path in datasets:
-        missing = [s for s in seeds if f"{DEFAULT_SETTING}|{path.stem}/{s}" not in orders]
+        missing = [
+            s for s in seeds if f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{s}" not in orders
+        ]
         if not missing:
             continue
         dataset, vectors = labeled_with_vectors(path, args.embeddings_cache)
@@ -174,7 +179,7 @@ def _orders(args, datasets, seeds) -> dict[str, list[int]]:
                 question_vector=vector,
                 question=signal,
             )
-            orders[f"{DEFAULT_SETTING}|{path.stem}/{seed}"] = [int(i) for i in run.order]
+            orders[f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{seed}"] = [int(i) for i in run.order]
             print(f"  replayed {path.stem} seed {seed} in {run.seconds:.1f} s", flush=True)
     _merge_into(orders_file, orders)
     return orders
@@ -208,10 +213,10 @@ def main() -> None:
     for path in datasets:
         labels = read_labeled(path).labels.astype(np.int64)
         for seed in args.seeds:
-            key = f"{DEFAULT_SETTING}|{path.stem}/{seed}|{args.target}|{args.level}"
+            key = f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{seed}|{args.target}|{args.level}"
             done = frozenset(row["rule"] for row in runs.get(key, []))
             if done != set(wanted):
-                order = np.asarray(orders[f"{DEFAULT_SETTING}|{path.stem}/{seed}"])
+                order = np.asarray(orders[f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{seed}"])
                 new = score_run(labels[order], path.stem, seed, args.target, args.level, done)
                 runs[key] = [row for row in runs.get(key, []) if row["rule"] in wanted] + new
                 _merge_into(runs_file, {key: runs[key]})
