@@ -59,12 +59,19 @@ def process_memory_mib(pid: int, field: str = "VmHWM") -> float | None:
 QUESTIONS = Path(__file__).resolve().parent / "questions.json"
 
 
-def review_question(dataset: str, path: Path = QUESTIONS) -> str | None:
-    """A dataset's review question from ``bench/questions.json`` (written before screening,
-    from the review's topic only; see its ``how_written``), or ``None``."""
+def load_questions(path: Path | None = QUESTIONS) -> dict[str, str]:
+    """Each dataset's review question (``bench/questions.json``: written before screening, from
+    the review's topic only; see its ``how_written``); none without ``path``."""
     import json
 
-    return json.loads(path.read_text(encoding="utf-8"))["questions"].get(dataset)
+    if path is None:
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))["questions"]
+
+
+def review_question(dataset: str, path: Path = QUESTIONS) -> str | None:
+    """A dataset's review question (``load_questions``), or ``None``."""
+    return load_questions(path).get(dataset)
 
 
 _ENCODERS: dict[str, object] = {}
@@ -95,3 +102,15 @@ def question_inputs(dataset: str, features, model: str | None = None):
     if text is None:
         return None, None
     return vector, question_signal(features, text, vector)
+
+
+def replay(features, labels, seed: int, question):
+    """A review replayed as the benchmarks replay it (``classifier.simulate.simulate``, the
+    default setting, ``retrain="fast"``, priors drawn with ``seed``), weighing its question as
+    the service does; ``question``: ``question_inputs`` of the review."""
+    from classifier.simulate import simulate
+
+    vector, signal = question
+    return simulate(
+        features, labels, seed=seed, retrain="fast", question_vector=vector, question=signal
+    )

@@ -30,6 +30,7 @@ from bench._common import (
     labeled_with_vectors,
     markdown_table,
     question_inputs,
+    replay,
 )
 from classifier.estimate import estimate_remaining
 
@@ -67,44 +68,36 @@ def _ranker():
     try:
         from classifier.features import CorpusFeatures
         from classifier.relevance import DEFAULT_SETTING, RelevanceModel
-        from classifier.simulate import simulate
     except ImportError:
         from sklearn.linear_model import LogisticRegression
 
-        def order_of(texts, vectors, labels, seed, dataset):
+        def order_of(dataset, vectors, labels, seed):
             return _stand_in_order(vectors, labels, seed)
 
-        def probabilities_of(texts, vectors, labels, seen, unseen):
+        def probabilities_of(dataset, vectors, labels, seen, unseen):
             model = LogisticRegression(class_weight="balanced", solver="liblinear")
             model.fit(vectors[seen], labels[seen])
             return model.predict_proba(vectors[unseen])[:, 1]
 
         return "stand-in (LR on MiniLM, retrained every 10)", order_of, probabilities_of
 
-    cache: dict[int, object] = {}
+    cache: dict[str, tuple] = {}
 
-    def features_of(texts, vectors):
-        key = id(vectors)
-        if key not in cache:
+    def features_of(dataset, vectors):
+        """The dataset's features as a project gets them and its question's inputs, built
+        once per dataset (every seed and checkpoint reads them)."""
+        if dataset.name not in cache:
             cache.clear()
-            cache[key] = CorpusFeatures.build(texts, vectors)
-        return cache[key]
+            features = CorpusFeatures.build(dataset.texts, vectors, dataset.lexical)
+            cache[dataset.name] = (features, question_inputs(dataset.name, features))
+        return cache[dataset.name]
 
-    def order_of(texts, vectors, labels, seed, dataset):
-        features = features_of(texts, vectors)
-        vector, signal = question_inputs(dataset, features)
-        run = simulate(
-            features,
-            labels,
-            seed=seed,
-            retrain="fast",
-            question_vector=vector,
-            question=signal,
-        )
-        return np.asarray(run.order)
+    def order_of(dataset, vectors, labels, seed):
+        features, question = features_of(dataset, vectors)
+        return np.asarray(replay(features, labels, seed, question).order)
 
-    def probabilities_of(texts, vectors, labels, seen, unseen):
-        features = features_of(texts, vectors)
+    def probabilities_of(dataset, vectors, labels, seen, unseen):
+        features, _ = features_of(dataset, vectors)
         model = RelevanceModel.from_setting(DEFAULT_SETTING)
         model.fit(features.subset(seen), labels[seen])
         return np.asarray(model.predict_proba(features.subset(unseen)))
@@ -134,16 +127,14 @@ def main() -> None:
         for seed in args.seeds:
             key = f"{name}|{dataset.name}/{seed}"
             if key not in orders:
-                orders[key] = [
-                    int(i) for i in order_of(dataset.lexical, vectors, labels, seed, dataset.name)
-                ]
+                orders[key] = [int(i) for i in order_of(dataset, vectors, labels, seed)]
             order = np.asarray(orders[key])
             for fraction in FRACTIONS:
                 n = round(fraction * len(labels))
                 seen, unseen = order[:n], np.setdiff1d(np.arange(len(labels)), order[:n])
                 truth = int(labels[unseen].sum())
                 plain = estimate_remaining(labels[seen], len(unseen), level=args.level)
-                probabilities = probabilities_of(dataset.lexical, vectors, labels, seen, unseen)
+                probabilities = probabilities_of(dataset, vectors, labels, seen, unseen)
                 informed = estimate_remaining(
                     labels[seen], len(unseen), level=args.level, probabilities=probabilities
                 )

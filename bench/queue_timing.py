@@ -53,19 +53,24 @@ TARGETS = {10_000: 0.2, 100_000: 2.0}
 STAGES = ("subset", "fit", "score", "rank")
 
 
-def _corpus(data: Path, cache: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _corpus(data: Path, cache: Path) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """(texts, lexical texts, vectors, labels) of every screening dataset, in order."""
     texts: list[str] = []
+    lexical: list[str] = []
     vectors, labels = [], []
     for path in sorted((data / "screening").glob("*.csv")):
         dataset, dataset_vectors = labeled_with_vectors(path, cache)
-        texts += dataset.lexical  # what the relevance TF-IDF reads
+        texts += dataset.texts
+        lexical += dataset.lexical  # what the relevance TF-IDF reads
         vectors.append(dataset_vectors)
         labels.append(dataset.labels)
-    return texts, np.concatenate(vectors), np.concatenate(labels).astype(np.int64)
+    vectors = np.concatenate(vectors)
+    return texts, lexical, vectors, np.concatenate(labels).astype(np.int64)
 
 
 def _features_of(
     texts: list[str],
+    lexical: list[str],
     base: CorpusFeatures,
     base_labels: np.ndarray,
     n: int,
@@ -74,7 +79,8 @@ def _features_of(
     """The first ``n`` real records with TF-IDF fitted on them (the vocabulary a review of
     that size has), or all the real records tiled up to ``n``."""
     if n <= len(base):
-        return CorpusFeatures.build(texts[:n], base.vectors[:n]), base_labels[:n]
+        features = CorpusFeatures.build(texts[:n], base.vectors[:n], lexical[:n])
+        return features, base_labels[:n]
     copies = -(-n // len(base))
     tfidf = sp.vstack([base.tfidf] * copies, format="csr")[:n]
     vectors = np.tile(base.vectors, (copies, 1))[:n]
@@ -143,9 +149,9 @@ def main() -> None:
     uses_question = RelevanceModel.from_setting(args.setting).question_weight > 0
 
     rng = np.random.default_rng(0)
-    texts, vectors, labels = _corpus(args.data, args.embeddings_cache)
+    texts, lexical, vectors, labels = _corpus(args.data, args.embeddings_cache)
     started = time.perf_counter()
-    base = CorpusFeatures.build(texts, vectors)
+    base = CorpusFeatures.build(texts, vectors, lexical)
     print(
         f"{len(texts)} real records, TF-IDF {base.tfidf.shape[1]} terms "
         f"(built in {time.perf_counter() - started:.1f} s); setting {args.setting}\n"
@@ -153,7 +159,7 @@ def main() -> None:
 
     rows, breakdown, results = [], [], []
     for n, n_labelled in cases:
-        features, case_labels = _features_of(texts, base, labels, n, rng)
+        features, case_labels = _features_of(texts, lexical, base, labels, n, rng)
         ids = np.arange(n, dtype=np.int64)
         labelled = _labelled_rows(case_labels, n_labelled, rng)
         order = np.random.default_rng(n_labelled).permutation(len(labelled))

@@ -6,14 +6,14 @@ For each dataset in ``--data``/screening and each seed, ASReview runs
 reused), and screenwise replays the same dataset from ASReview's own priors with each setting
 of ``--settings`` (retrain="fast", the study's schedule), handing each dataset's review question
 (``--questions``, default ``bench/questions.json``) to the settings that weigh it. Prints one
-markdown table: per dataset
-and mean, RRF@10, WSS@95, WSS@100, loss, ATD and wall time for both systems, and the wins.
+markdown table: per dataset and mean, RRF@10, WSS@95, WSS@100, loss, ATD and wall time for both
+systems, and the wins.
 
     python bench/screening.py --jobs 2 --json bench/out/screening.json
     python bench/screening.py --variant C2=logistic+maxcos+semantic+question,C=2.0 \
         --settings C2
 
-``--variant`` defines a setting for a sweep (a named setting with some parameters changed); a
+``--variant`` defines a setting for a sweep (a named setting with some parameters changed);
 ``--title-abstract`` builds the TF-IDF of title and abstract alone, as releases before the keywords
 were read did (the issue-14 sweep's first rounds).
 """
@@ -37,7 +37,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import default_data_dir, default_embedding_cache, markdown_table
+from bench._common import (
+    default_data_dir,
+    default_embedding_cache,
+    load_questions,
+    markdown_table,
+)
 from classifier.features import CorpusFeatures
 from classifier.metrics import screening_metrics
 from classifier.question import question_signal
@@ -45,7 +50,6 @@ from classifier.relevance import DEFAULT_SETTING, SETTINGS
 from classifier.simulate import simulate
 
 METRICS = ("rrf10", "wss95", "wss100", "loss", "atd")
-TITLE_ABSTRACT_ONLY = False  # --title-abstract
 
 
 # ---------------------------------------------------------------- ASReview
@@ -182,14 +186,6 @@ def register_variant(spec: str) -> str:
     return name
 
 
-def load_questions(path: Path | None) -> dict[str, str]:
-    """Each dataset's review question (``bench/questions.json``: written before screening, from
-    the review's topic only; see its ``how_written``)."""
-    if path is None:
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))["questions"]
-
-
 @cache
 def _question_signal(
     csv: str, embeddings_cache: str, text: str, vector: tuple, keywords: bool = True
@@ -198,9 +194,10 @@ def _question_signal(
     return question_signal(features, text, np.asarray(vector, dtype=np.float32))
 
 
-def run_screenwise(task: tuple[str, str, int, list[int], str, str | None, tuple | None]) -> dict:
-    csv, setting, seed, priors, embeddings_cache, question_text, question_vector = task
-    keywords = not TITLE_ABSTRACT_ONLY
+def run_screenwise(
+    task: tuple[str, str, int, list[int], str, str | None, tuple | None, bool],
+) -> dict:
+    csv, setting, seed, priors, embeddings_cache, question_text, question_vector, keywords = task
     features, labels, _ = load_dataset(csv, embeddings_cache, keywords)
     question = (
         _question_signal(csv, embeddings_cache, question_text, question_vector, keywords)
@@ -328,8 +325,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for spec in args.variant:
         register_variant(spec)
-    global TITLE_ABSTRACT_ONLY
-    TITLE_ABSTRACT_ONLY = args.title_abstract  # the worker processes fork with it
     for setting in args.settings:
         if setting not in SETTINGS:
             parser.error(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
@@ -363,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             str(args.embeddings_cache),
             questions.get(csv.stem),
             vectors[csv.stem],
+            not args.title_abstract,
         )
         for setting in args.settings
         for csv in csvs

@@ -47,6 +47,7 @@ from bench._common import (
     labeled_with_vectors,
     markdown_table,
     question_inputs,
+    replay,
 )
 from classifier.stopping import consecutive_excludes_rule, estimate_rule, stopping_test
 
@@ -155,7 +156,6 @@ def _merge_into(path: Path, entries: dict) -> None:
 def _orders(args, datasets, seeds) -> dict[str, list[int]]:
     from classifier.features import CorpusFeatures
     from classifier.relevance import DEFAULT_SETTING
-    from classifier.simulate import simulate
 
     orders_file = OUT / "stopping_orders.json"
     reuse = args.reuse_orders and orders_file.exists()
@@ -169,16 +169,9 @@ def _orders(args, datasets, seeds) -> dict[str, list[int]]:
         dataset, vectors = labeled_with_vectors(path, args.embeddings_cache)
         features = CorpusFeatures.build(dataset.texts, vectors, dataset.lexical)
         labels = dataset.labels.astype(np.int64)
-        vector, signal = question_inputs(path.stem, features)
+        question = question_inputs(path.stem, features)
         for seed in missing:
-            run = simulate(
-                features,
-                labels,
-                seed=seed,
-                retrain="fast",
-                question_vector=vector,
-                question=signal,
-            )
+            run = replay(features, labels, seed, question)
             orders[f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{seed}"] = [int(i) for i in run.order]
             print(f"  replayed {path.stem} seed {seed} in {run.seconds:.1f} s", flush=True)
     _merge_into(orders_file, orders)

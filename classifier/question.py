@@ -1,10 +1,10 @@
 """The review question as a ranking signal: BM25 and embedding similarity of every record to it.
 
 The question (or the inclusion criteria) a team writes before screening says what it looks for
-in words (lexical: BM25 over the records' title and abstract, in the corpus TF-IDF's vocabulary)
-and in meaning (the cosine of the records' MiniLM vectors to the question's). Neither depends on
-the labels, so the signal of a corpus is computed once per question and read by the relevance
-model for as long as it helps (``RelevanceModel``'s ``question_weight``).
+in words (lexical: BM25 over the records' title, abstract and keywords, in the corpus TF-IDF's
+vocabulary) and in meaning (the cosine of the records' MiniLM vectors to the question's).
+Neither depends on the labels, so the signal of a corpus is computed once per question and read
+by the relevance model for as long as it helps (``RelevanceModel``'s ``question_weight``).
 """
 
 from __future__ import annotations
@@ -61,9 +61,7 @@ class Bm25Corpus:
     average_length: float
 
 
-def _lengths(
-    features: CorpusFeatures, terms: np.ndarray | None = None
-) -> tuple[np.ndarray, list[sp.csr_matrix]]:
+def _lengths(features: CorpusFeatures, terms: np.ndarray) -> tuple[np.ndarray, list[sp.csr_matrix]]:
     """Each record's length in terms and, for the columns ``terms``, its term counts, read a
     block of rows at a time (which bounds the temporary arrays, whatever the corpus size)."""
     tfidf = features.tfidf.tocsr()
@@ -73,8 +71,7 @@ def _lengths(
     for start in range(0, tfidf.shape[0], _BLOCK_ROWS):
         counts = _term_counts(tfidf[start : start + _BLOCK_ROWS], idf)
         lengths[start : start + counts.shape[0]] = np.asarray(counts.sum(axis=1)).ravel()
-        if terms is not None:
-            blocks.append(counts[:, terms])
+        blocks.append(counts[:, terms])
     return lengths, blocks
 
 
