@@ -70,16 +70,19 @@ def _corpus(data: Path, cache: Path) -> tuple[list[str], list[str], np.ndarray, 
 
 def _features_of(
     texts: list[str],
-    lexical: list[str],
     base: CorpusFeatures,
     base_labels: np.ndarray,
     n: int,
     rng: np.random.Generator,
+    lexical: list[str] | None = None,
 ) -> tuple[CorpusFeatures, np.ndarray]:
     """The first ``n`` real records with TF-IDF fitted on them (the vocabulary a review of
-    that size has), or all the real records tiled up to ``n``."""
+    that size has; ``lexical``: what its relevance TF-IDF reads), or all the real records tiled up
+    to ``n``."""
     if n <= len(base):
-        features = CorpusFeatures.build(texts[:n], base.vectors[:n], lexical[:n])
+        features = CorpusFeatures.build(
+            texts[:n], base.vectors[:n], lexical[:n] if lexical is not None else None
+        )
         return features, base_labels[:n]
     copies = -(-n // len(base))
     tfidf = sp.vstack([base.tfidf] * copies, format="csr")[:n]
@@ -159,7 +162,7 @@ def main() -> None:
 
     rows, breakdown, results = [], [], []
     for n, n_labelled in cases:
-        features, case_labels = _features_of(texts, lexical, base, labels, n, rng)
+        features, case_labels = _features_of(texts, base, labels, n, rng, lexical)
         ids = np.arange(n, dtype=np.int64)
         labelled = _labelled_rows(case_labels, n_labelled, rng)
         order = np.random.default_rng(n_labelled).permutation(len(labelled))
