@@ -13,6 +13,16 @@ systems, and the wins.
     python bench/screening.py --variant C2=logistic+maxcos+semantic+question,C=2.0 \
         --settings C2
 
+``--own-priors`` skips ASReview: each seed's priors (one include, one exclude) are drawn by
+``classifier.simulate`` instead of read from ASReview's runs, so any seeds can be replayed (more
+seeds than ASReview's cached three, to tell a setting's gain from the seeds' noise); it writes
+``--json`` and prints each setting's means, to be compared with ``bench/sweep_table.py FILE
+--against SETTING``:
+
+    python bench/screening.py --own-priors --seeds 10 11 12 13 14 15 16 17 \
+        --settings logistic+maxcos+semantic+question default+question.5+late0.05 \
+        --json bench/out/screening-seeds.json
+
 ``--variant`` defines a setting for a sweep (a named setting with some parameters changed);
 ``--title-abstract`` builds the TF-IDF of title and abstract alone, as releases before the keywords
 were read did (the issue-14 sweep's first rounds).
@@ -320,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="TF-IDF of title and abstract only (as before the keywords were read)",
     )
+    parser.add_argument(
+        "--own-priors",
+        action="store_true",
+        help="no ASReview: priors drawn by the simulator from each seed (settings compared "
+        "with each other only)",
+    )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="write every run (orders too)")
     args = parser.parse_args(argv)
@@ -334,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         csvs = [c for c in csvs if c.stem in args.datasets]
     times_path = args.cache / "times.json"
     asr: dict[tuple[str, int], dict] = {}
-    for csv in csvs:
+    for csv in csvs if not args.own_priors else []:
         for seed in args.seeds:
             path = run_asreview(csv, seed, args.asreview_env, args.cache)
             result = read_asreview(path)
@@ -354,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             str(csv),
             setting,
             seed,
-            asr[(csv.stem, seed)]["priors"],
+            None if args.own_priors else asr[(csv.stem, seed)]["priors"],
             str(args.embeddings_cache),
             questions.get(csv.stem),
             vectors[csv.stem],
@@ -371,6 +387,46 @@ def main(argv: list[str] | None = None) -> int:
         ours = [run_screenwise(task) for task in tasks]
 
     datasets = [csv.stem for csv in csvs]
+    if args.own_priors:
+        print(f"screenwise settings, priors drawn from seeds {args.seeds}, mean over datasets\n")
+        print(
+            markdown_table(
+                ["setting", "datasets", "loss", "WSS@95", "RRF@10"],
+                [
+                    [setting, len(datasets)]
+                    + [
+                        _fmt(
+                            m,
+                            float(
+                                np.mean([r["metrics"][m] for r in ours if r["setting"] == setting])
+                            ),
+                        )
+                        for m in ("loss", "wss95", "rrf10")
+                    ]
+                    for setting in args.settings
+                ],
+            )
+        )
+    else:
+        _print_against_asreview(args, asr, ours, datasets)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        asr_runs = [
+            {
+                "dataset": k[0],
+                "seed": k[1],
+                "priors": v["priors"],
+                "order": v["order"],
+                "metrics": v["metrics"],
+                "seconds": v["seconds"],
+            }
+            for k, v in asr.items()
+        ]
+        args.json.write_text(json.dumps({"asreview": asr_runs, "screenwise": ours}))
+    return 0
+
+
+def _print_against_asreview(args, asr: dict, ours: list[dict], datasets: list[str]) -> None:
     print(
         f"ASReview elas_u4 vs screenwise '{args.settings[0]}', seeds {args.seeds}, "
         "mean over seeds; asr = ASReview, sw = screenwise (retrain='fast'); s = wall seconds "
@@ -409,21 +465,6 @@ def main(argv: list[str] | None = None) -> int:
                 overview,
             )
         )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        asr_runs = [
-            {
-                "dataset": k[0],
-                "seed": k[1],
-                "priors": v["priors"],
-                "order": v["order"],
-                "metrics": v["metrics"],
-                "seconds": v["seconds"],
-            }
-            for k, v in asr.items()
-        ]
-        args.json.write_text(json.dumps({"asreview": asr_runs, "screenwise": ours}))
-    return 0
 
 
 if __name__ == "__main__":

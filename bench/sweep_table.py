@@ -7,6 +7,8 @@ Reads every ``--json`` file given (several runs over different datasets or setti
 later file's run of the same dataset, setting and seed wins) and prints, per split, the mean
 over datasets of the mean over seeds of loss, WSS@95 and RRF@10 against ASReview elas_u4 on the
 same datasets, the datasets with a lower loss than u4, and the largest RRF@10 drop below u4.
+``--against SETTING`` compares with one of the files' screenwise settings instead (the runs of
+``bench/screening.py --own-priors``, which have no ASReview runs).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-dataset", nargs="*", default=[], help="settings to table dataset by dataset"
     )
+    parser.add_argument(
+        "--against", default=None, help="compare with this screenwise setting instead of u4"
+    )
     args = parser.parse_args(argv)
     asr: dict[tuple[str, int], dict] = {}
     ours: dict[tuple[str, str, int], dict] = {}
@@ -66,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             ours[(run["setting"], run["dataset"], run["seed"])] = run
             if run["setting"] not in settings:
                 settings.append(run["setting"])
+    reference = "u4"
+    if args.against:
+        reference = args.against
+        asr = {(d, seed): run for (s, d, seed), run in ours.items() if s == args.against}
+        settings = [s for s in settings if s != args.against]
     groups = {"A": A, "B": B, "all": A + B}
     rows = []
     for split in args.splits:
@@ -94,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{drop:.1f} {where.removeprefix('Cohen_2006_')}",
                 ]
             )
-    headers = ["setting", "datasets", "n", "loss (u4)", "WSS@95 (u4)", "RRF@10 (u4)"]
+    headers = ["setting", "datasets", "n"]
+    headers += [f"{m} ({reference})" for m in ("loss", "WSS@95", "RRF@10")]
     print(markdown_table([*headers, "loss wins", "max RRF@10 drop"], rows))
     for setting in args.per_dataset:
         table = []
@@ -109,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
                 + [f"{u4[m]:.1f} / {sw[m]:.1f}" for m in ("rrf10", "wss95")]
                 + [
                     f"{u4['loss']:.4f} / {sw['loss']:.4f}",
-                    "sw" if sw["loss"] < u4["loss"] else "u4",
+                    "sw" if sw["loss"] < u4["loss"] else reference,
                 ]
             )
-        print(f"\n{setting} (u4 / screenwise, mean over seeds):\n")
+        print(f"\n{setting} ({reference} / screenwise, mean over seeds):\n")
         print(markdown_table(["dataset", "split", "RRF@10", "WSS@95", "loss", "loss win"], table))
     return 0
 

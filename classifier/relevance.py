@@ -96,6 +96,30 @@ for _rate in (0.02, 0.05, 0.1):
         tail_rate=_rate,
         tail_weight=0.5,
     )
+# The tail ranker of the literature (a second model trained on the includes found late): a
+# TF-IDF logistic regression on the later half of the includes and every exclude, in the tail
+# phase (default+question.5+late0.05) or from the first fit on (...+late-always).
+for _rate in (0.05, 0.1):
+    _register(
+        f"default+question.5+late{_rate:g}",
+        f"default+question0.5 + 0.75 z(log-odds of a TF-IDF logistic regression on the later "
+        f"half of the includes and every exclude) once fewer than {_rate:g} of the last 50 "
+        f"decisions were includes",
+        question_weight=0.5,
+        tail_rate=_rate,
+        tail_weight=0.75,
+        tail_ranker="late-logistic",
+    )
+_register(
+    "default+question.5+late-always",
+    "default+question0.5 + 0.75 z(log-odds of a TF-IDF logistic regression on the later half "
+    "of the includes and every exclude), from the first fit on",
+    question_weight=0.5,
+    tail_rate=1.01,
+    tail_window=1,
+    tail_weight=0.75,
+    tail_ranker="late-logistic",
+)
 _register(
     "default+question1+rrf",
     "the parts of default+question1 fused by reciprocal rank (k 60) with the same weights",
@@ -183,13 +207,16 @@ class RelevanceModel(BaseEstimator):
     adaptive_window : when > 0 and the decision order is known, each part's weight is scaled by
         ``(AP / mean AP) ** adaptive_power``, AP being its average precision on the last
         ``adaptive_window`` decisions as ranked by the same model fitted without them.
-    tail_rate, tail_weight, tail_window, tail_includes : the tail phase. When fewer than
-        ``tail_rate`` of the last ``tail_window`` decisions were includes, ``tail_weight *
-        z(max cosine to the last tail_includes includes found)`` joins the blend (pseudo-
-        relevance feedback from the includes found last).
+    tail_rate, tail_weight, tail_window, tail_includes, tail_ranker, late_share : the tail
+        phase. When fewer than ``tail_rate`` of the last ``tail_window`` decisions were
+        includes, ``tail_weight * z(tail ranker)`` joins the blend. ``tail_ranker``
+        "recent-cosine": the max cosine to the last ``tail_includes`` includes found (pseudo-
+        relevance feedback from the includes found last); "late-logistic": the log-odds of a
+        second TF-IDF logistic regression (same C and include weighting) trained on the last
+        ``late_share`` of the includes, by when they were found, and every exclude.
     """
 
-    PARTS = ("tfidf", "maxcos", "semantic", "question", "tail")
+    PARTS = ("tfidf", "maxcos", "semantic", "question", "tail", "late")
 
     def __init__(
         self,
@@ -209,6 +236,8 @@ class RelevanceModel(BaseEstimator):
         tail_weight: float = 0.0,
         tail_window: int = 50,
         tail_includes: int = 5,
+        tail_ranker: Literal["recent-cosine", "late-logistic"] = "recent-cosine",
+        late_share: float = 0.5,
         fusion: Literal["z", "rrf"] = "z",
     ) -> None:
         self.classifier = classifier
@@ -227,6 +256,8 @@ class RelevanceModel(BaseEstimator):
         self.tail_weight = tail_weight
         self.tail_window = tail_window
         self.tail_includes = tail_includes
+        self.tail_ranker = tail_ranker
+        self.late_share = late_share
         self.fusion = fusion
 
     @classmethod
@@ -272,13 +303,7 @@ class RelevanceModel(BaseEstimator):
             model = LinearSVC(C=self.C, loss="squared_hinge", random_state=0)
             model.fit(X_used, y, sample_weight=_ratio_weights(y, self.ratio))
         elif self.classifier == "logistic":
-            # The dual problem: far fewer labelled records than terms, and 2-3x faster here.
-            # random_state: liblinear shuffles the records; fixed, the same labels give the
-            # same model in the service and the simulator.
-            model = LogisticRegression(
-                C=self.C, solver="liblinear", dual=True, max_iter=1000, random_state=0
-            )
-            model.fit(X_used, y, sample_weight=_ratio_weights(y, self.ratio))
+            model = self._logistic(X_used, y)
         elif self.classifier == "embedding-logistic":
             model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
             model.fit(X, y)
@@ -305,18 +330,43 @@ class RelevanceModel(BaseEstimator):
             self.embedding_coef_[-1] = semantic.intercept_[0]
         self.weights_ = self._base_weights()
         self.tail_vectors_ = features.vectors[:0]
+        self.late_coef_ = np.zeros(X.shape[1] + 1, dtype=np.float32)
         if order is not None:
             order = np.asarray(order, dtype=np.float64).ravel()
             if len(order) != len(y):
                 raise ValueError(f"order has {len(order)} values but y has {len(y)} labels")
             by_time = np.argsort(order, kind="stable")
-            if self.in_tail(y, by_time):
+            if self.in_tail(y, by_time) and self.tail_ranker == "late-logistic":
+                self._fit_late(X, y, by_time)
+            elif self.in_tail(y, by_time):
                 last = by_time[y[by_time] == 1][-self.tail_includes :]
                 self.tail_vectors_ = features.vectors[last]
                 self.weights_[4] = self.tail_weight
             if self.adaptive_window > 0:
                 self.weights_ = self.weights_ * self._adaptive_scale(features, y, by_time, question)
         return self
+
+    def _logistic(self, X: Any, y: np.ndarray) -> LogisticRegression:
+        """The TF-IDF logistic regression: the dual problem (far fewer labelled records than
+        terms, 2-3x faster here); liblinear shuffles the records, so ``random_state`` is fixed
+        and the same labels give the same model in the service and the simulator."""
+        model = LogisticRegression(
+            C=self.C, solver="liblinear", dual=True, max_iter=1000, random_state=0
+        )
+        return model.fit(X, y, sample_weight=_ratio_weights(y, self.ratio))
+
+    def _fit_late(self, X: Any, y: np.ndarray, by_time: np.ndarray) -> None:
+        """The "late-logistic" tail ranker: the last ``late_share`` of the includes (oldest
+        first in ``by_time``) against every exclude, on the terms those records use."""
+        includes = by_time[y[by_time] == 1]
+        late = includes[int(len(includes) * (1 - self.late_share)) :]
+        rows = np.concatenate([late, np.flatnonzero(y == 0)])
+        X_rows = X[rows]
+        used = np.unique(X_rows.indices) if sp.issparse(X_rows) else np.arange(X.shape[1])
+        model = self._logistic(X_rows[:, used], y[rows])
+        self.late_coef_[used] = model.coef_[0]
+        self.late_coef_[-1] = model.intercept_[0]
+        self.weights_[5] = self.tail_weight
 
     def in_tail(self, y: np.ndarray, by_time: np.ndarray) -> bool:
         """The tail rule: fewer than ``tail_rate`` of the last ``tail_window`` decisions
@@ -327,7 +377,7 @@ class RelevanceModel(BaseEstimator):
 
     def _base_weights(self) -> np.ndarray:
         return np.array(
-            [1.0, self.blend_weight(), self.embedding_weight, self.question_weight, 0.0]
+            [1.0, self.blend_weight(), self.embedding_weight, self.question_weight, 0.0, 0.0]
         )
 
     def _adaptive_scale(
@@ -409,6 +459,9 @@ class RelevanceModel(BaseEstimator):
         if self.weights_[4] > 0 and len(self.tail_vectors_):
             vectors = np.asarray(features.vectors, dtype=np.float32)
             parts[:, 4] = _zscore((vectors @ self.tail_vectors_.T).max(axis=1))
+        if self.weights_[5] > 0:
+            X = self._design(features)
+            parts[:, 5] = _zscore(np.asarray(X @ self.late_coef_[:-1]).ravel())
         return parts
 
     def ranking_scores(
@@ -449,6 +502,7 @@ class RelevanceModel(BaseEstimator):
             "embedding_coef": self.embedding_coef_,
             "weights": self.weights_,
             "tail_vectors": self.tail_vectors_,
+            "late_coef": self.late_coef_,
         }
 
     @classmethod
@@ -472,6 +526,13 @@ class RelevanceModel(BaseEstimator):
             arrays["tail_vectors"] if "tail_vectors" in arrays else model.include_vectors_[:0],
             dtype=np.float32,
         )
+        # Models saved before the late-logistic tail ranker have none.
+        model.late_coef_ = np.asarray(
+            arrays["late_coef"] if "late_coef" in arrays else np.zeros(len(model.coef_) + 1),
+            dtype=np.float32,
+        )
+        if len(model.weights_) < len(cls.PARTS):
+            model.weights_ = np.pad(model.weights_, (0, len(cls.PARTS) - len(model.weights_)))
         return model
 
 

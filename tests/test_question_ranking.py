@@ -8,7 +8,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from classifier.features import TFIDF_PARAMS, CorpusFeatures
 from classifier.question import _term_counts, bm25_scores, question_signal
 from classifier.ranking import fit_relevance, pool_scores
-from classifier.relevance import SETTINGS, RelevanceModel
+from classifier.relevance import DEFAULT_SETTING, SETTINGS, RelevanceModel, _zscore
 from classifier.simulate import simulate
 from tests.test_relevance import labelled
 
@@ -130,6 +130,30 @@ def test_the_tail_phase_starts_when_includes_dry_up(adhd):
     assert model.fit(features.subset(rows), labels[rows]).weights_[4] == 0
 
 
+def test_the_late_includes_model_joins_in_the_tail(adhd):
+    features, labels, _ = adhd
+    includes, excludes = np.flatnonzero(labels == 1)[:8], np.flatnonzero(labels == 0)[:80]
+    rows = np.concatenate([includes, excludes])
+    model = RelevanceModel.from_setting("default+question.5+late0.05")
+    # 8 includes, then 80 excludes: the tail, whose second model learns from the last 4
+    # includes found and every exclude, and ranks as that logistic regression alone would.
+    dry = model.fit(features.subset(rows), labels[rows], order=np.arange(len(rows)))
+    assert dry.weights_[5] == 0.75 and dry.weights_[4] == 0
+    late = np.concatenate([includes[4:], excludes])
+    alone = RelevanceModel.from_setting("logistic").fit(features.subset(late), labels[late])
+    assert np.allclose(dry.parts(features)[:, 5], _zscore(alone.decision_function(features)))
+    # Includes spread over the decisions: no tail, no second model.
+    spread = np.concatenate([excludes[:40], includes, excludes[40:]])
+    busy = model.fit(features.subset(spread), labels[spread], order=np.arange(len(spread)))
+    assert busy.weights_[5] == 0 and not busy.late_coef_.any()
+    assert np.allclose(
+        busy.ranking_scores(features),
+        RelevanceModel.from_setting(DEFAULT_SETTING)
+        .fit(features.subset(spread), labels[spread])
+        .ranking_scores(features),
+    )
+
+
 def test_adaptive_weights_follow_each_parts_recent_precision(adhd):
     features, labels, _ = adhd
     includes, excludes = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
@@ -155,10 +179,11 @@ def test_adaptive_weights_follow_each_parts_recent_precision(adhd):
     assert window.sum() == 50
 
 
-def test_learned_weights_round_trip_and_old_artifacts_load(adhd):
+@pytest.mark.parametrize("setting", ["default+question.5+tail0.05", "default+question.5+late0.05"])
+def test_learned_weights_round_trip_and_old_artifacts_load(adhd, setting):
     features, labels, _ = adhd
     rows = _train_rows(labels, 8, 80)
-    model = RelevanceModel.from_setting("default+question.5+tail0.05")
+    model = RelevanceModel.from_setting(setting)
     model.fit(features.subset(rows), labels[rows], order=np.arange(len(rows)))
     arrays = model.to_arrays()
     again = RelevanceModel.from_arrays(arrays, **model.get_params())
@@ -166,9 +191,13 @@ def test_learned_weights_round_trip_and_old_artifacts_load(adhd):
     assert np.allclose(
         again.ranking_scores(features, signal), model.ranking_scores(features, signal)
     )
-    old = {k: v for k, v in arrays.items() if k not in ("weights", "tail_vectors")}
+    old = {k: v for k, v in arrays.items() if k not in ("weights", "tail_vectors", "late_coef")}
     loaded = RelevanceModel.from_arrays(old, **model.get_params())
     assert np.allclose(loaded.weights_, model._base_weights())
+    # Saved before the late-includes model: five weights, no late coefficients.
+    five = old | {"weights": arrays["weights"][:5]}
+    loaded = RelevanceModel.from_arrays(five, **model.get_params())
+    assert len(loaded.weights_) == len(RelevanceModel.PARTS) and not loaded.late_coef_.any()
 
 
 @pytest.mark.slow
