@@ -389,24 +389,14 @@ def main(argv: list[str] | None = None) -> int:
     datasets = [csv.stem for csv in csvs]
     if args.own_priors:
         print(f"screenwise settings, priors drawn from seeds {args.seeds}, mean over datasets\n")
-        print(
-            markdown_table(
-                ["setting", "datasets", "loss", "WSS@95", "RRF@10"],
-                [
-                    [setting, len(datasets)]
-                    + [
-                        _fmt(
-                            m,
-                            float(
-                                np.mean([r["metrics"][m] for r in ours if r["setting"] == setting])
-                            ),
-                        )
-                        for m in ("loss", "wss95", "rrf10")
-                    ]
-                    for setting in args.settings
-                ],
+        rows = []
+        for setting in args.settings:
+            runs = [r["metrics"] for r in ours if r["setting"] == setting]
+            means = [float(np.mean([m[k] for m in runs])) for k in ("loss", "wss95", "rrf10")]
+            rows.append(
+                [setting, len(datasets), f"{means[0]:.4f}", *(f"{v:.1f}" for v in means[1:])]
             )
-        )
+        print(markdown_table(["setting", "datasets", "loss", "WSS@95", "RRF@10"], rows))
     else:
         _print_against_asreview(args, asr, ours, datasets)
     if args.json:
