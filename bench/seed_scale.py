@@ -17,7 +17,9 @@ Each reviewer does what ``webapi/static/js/views/screen.js`` does per record: re
 ``i``) and the top record's themes (``GET records/<id>/themes``); decide it with its true label
 (``POST records/<id>/decisions``), for an include with the theme of the review that included
 it; then, as the page does after a decision, ask for the progress (``GET progress``, in
-parallel, not awaited) and read the queue and the next record's themes. "Decision to next
+parallel, not awaited; like the page, no sooner than ``PROGRESS_BACKOFF`` times the last
+progress answer's time after that request: a decision before then schedules one for then) and
+read the queue and the next record's themes. "Decision to next
 record" is the POST plus the queue GET plus the themes GET: what the reviewer waits for between
 a click and the next record. Themes go with includes only (``--themes-with includes``: the page
 issue 10 asks for, which sends themes when the reviewer changed them) or with every decision
@@ -67,7 +69,6 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -281,13 +282,51 @@ def timed(timings: Timings, name: str, *args: Any) -> tuple[int, Any]:
     return result
 
 
+# The page's PROGRESS_BACKOFF (webapi/static/js/views/screen.js).
+PROGRESS_BACKOFF = 4
+
+
 class Reviewer:
     """One reviewer at the page: the same requests in the same order."""
 
     def __init__(self, base: str, pid: int, name: str, token: str, number: int, n: int) -> None:
         self.base, self.pid, self.name, self.token = base, pid, name, token
         self.number, self.n = number, n  # reviewer ``number`` takes item ``number % n``
-        self.progress = ThreadPoolExecutor(max_workers=1)  # the page's refreshProgress()
+        self.progress_lock = threading.Lock()
+        self.progress_sent = -float("inf")
+        self.progress_cost = 0.0
+        self.progress_due: threading.Timer | None = None
+        self.progress_busy = self.progress_again = False
+        self.progress_timers: list[threading.Timer] = []
+
+    def schedule_progress(self, timings: Timings) -> None:
+        """The page's ``scheduleProgress``: a progress request now, or once
+        ``PROGRESS_BACKOFF`` times the last one's time has passed since it was sent; while one
+        is on its way, another once it is answered; nothing when one is due already."""
+        with self.progress_lock:
+            if self.progress_busy:
+                self.progress_again = True
+                return
+            if self.progress_due is not None:
+                return
+            wait = self.progress_sent + PROGRESS_BACKOFF * self.progress_cost
+            wait = max(0.0, wait - time.perf_counter())
+            self.progress_due = threading.Timer(wait, self._send_progress, (timings,))
+            self.progress_timers.append(self.progress_due)
+            self.progress_due.start()
+
+    def _send_progress(self, timings: Timings) -> None:
+        with self.progress_lock:
+            self.progress_due = None
+            self.progress_busy = True
+            sent = self.progress_sent = time.perf_counter()
+        self.get(timings, "GET progress (parallel)", "/progress")
+        with self.progress_lock:
+            self.progress_cost = time.perf_counter() - sent
+            self.progress_busy = False
+            again, self.progress_again = self.progress_again, False
+        if again:
+            self.schedule_progress(timings)
 
     def get(self, timings: Timings, name: str, path: str) -> tuple[int, Any]:
         return timed(
@@ -372,14 +411,22 @@ class Reviewer:
                 made += 1
                 timings.count("decisions")
                 timings.count("with themes" if "themes" in body else "without themes")
-                self.progress.submit(self.get, timings, "GET progress (parallel)", "/progress")
+                self.schedule_progress(timings)
                 item = self.next_record(timings, decided)
                 timings.add("decision to next record", (time.perf_counter() - started) * 1000)
         except (OSError, RuntimeError, ValueError) as error:  # a timeout, refused, a 5xx
             timings.count("errors")
             print(f"  {self.name}: stopped: {error}", file=sys.stderr, flush=True)
         finally:
-            self.progress.shutdown(wait=True)
+            joined = 0  # the last refreshes included, as the page's would come
+            while True:
+                with self.progress_lock:
+                    timers = self.progress_timers[joined:]
+                if not timers:
+                    break
+                for timer in timers:
+                    timer.join()
+                joined += len(timers)
 
 
 def run_phase(

@@ -12,6 +12,7 @@ import csv
 import glob
 import io
 import re
+import time
 import tomllib
 from pathlib import Path
 
@@ -526,6 +527,34 @@ def test_a_review_in_the_browser(page, screenshot_dir, service):
     assert page.evaluate("sessionStorage.length") == 0
     page.reload()
     page.wait_for_selector("#login-form")
+
+
+@pytest.mark.browser
+def test_a_slow_progress_answer_is_asked_for_less_often(page, service, monkeypatch):
+    """Progress answers that take a while are not asked for after every click: the page waits
+    four times the last answer's time, then asks once for the clicks in between."""
+    project = service.create_project("busy", QUESTION, THEMES)
+    service.import_files("busy", [RIS])
+    token = make_reviewer(service, "bob")
+    service.store.set_member(project.project_id, "bob", "reviewer")
+    answer = service.progress_report
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)
+        return answer(*args, **kwargs)
+
+    monkeypatch.setattr(service, "progress_report", slow)
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/progress") else None)
+    sign_in(page, token, "#/p/1/screen")
+    record_ready(page)
+    wait_text(page, "#stat-screened", "0")
+    for key in "ieee":
+        press_and_wait_for_next(page, key)
+    wait_text(page, "#stat-screened", "4")  # the last refresh shows every decision
+    assert text(page, "#stat-included") == "1"
+    # One when the view opened, one after the first decision, then one for the other three.
+    assert len(asked) < 1 + 4
 
 
 @pytest.mark.browser
