@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+@cache
+def _slot(word: str, dimension: int) -> tuple[int, float]:
+    """A word's bucket and sign (the hash computed once per word: imports in tests embed
+    thousands of texts)."""
+    digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+    return int.from_bytes(digest[:4], "little") % dimension, 1.0 if digest[4] & 1 else -1.0
 
 
 class HashingEncoder:
@@ -26,10 +36,9 @@ class HashingEncoder:
 
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dimension, dtype=np.float32)
-        for word in _WORD.findall(text.lower()):
-            digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
-            bucket = int.from_bytes(digest[:4], "little") % self.dimension
-            vector[bucket] += 1.0 if digest[4] & 1 else -1.0
+        for word, count in Counter(_WORD.findall(text.lower())).items():
+            bucket, sign = _slot(word, self.dimension)
+            vector[bucket] += sign * count  # small integers: the same sums in any order
         norm = np.linalg.norm(vector)
         return vector / norm if norm else vector
 
