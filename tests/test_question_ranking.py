@@ -113,17 +113,22 @@ def test_the_question_weight_lifts_what_the_question_says(adhd):
     assert np.allclose(alone.scores, plain.scores)
 
 
-def test_the_tail_phase_starts_when_includes_dry_up(adhd):
-    features, labels, _ = adhd
+def _dry_and_spread(labels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """8 includes and 80 excludes; in the order ``rows`` (the includes first) the last 50
+    decisions hold no include (the tail), in the order ``spread`` 8 of them do (no tail)."""
     includes, excludes = np.flatnonzero(labels == 1)[:8], np.flatnonzero(labels == 0)[:80]
     rows = np.concatenate([includes, excludes])
+    spread = np.concatenate([excludes[:40], includes, excludes[40:]])
+    return includes, excludes, rows, spread
+
+
+def test_the_tail_phase_starts_when_includes_dry_up(adhd):
+    features, labels, _ = adhd
+    includes, _, rows, spread = _dry_and_spread(labels)
     model = RelevanceModel.from_setting("default+question.5+tail0.05")
-    # Decisions in that order: 8 includes, then 80 excludes; the last 50 hold no include.
     dry = model.fit(features.subset(rows), labels[rows], order=np.arange(len(rows)))
     assert dry.weights_[4] == 0.5
     assert np.allclose(dry.tail_vectors_, features.vectors[includes[-5:]])
-    # Includes spread over the decisions: 8 of the last 50 is no tail.
-    spread = np.concatenate([excludes[:40], includes, excludes[40:]])
     busy = model.fit(features.subset(spread), labels[spread], order=np.arange(len(spread)))
     assert busy.weights_[4] == 0 and len(busy.tail_vectors_) == 0
     # Without the decision order there is no tail phase either.
@@ -132,8 +137,7 @@ def test_the_tail_phase_starts_when_includes_dry_up(adhd):
 
 def test_the_late_includes_model_joins_in_the_tail(adhd):
     features, labels, _ = adhd
-    includes, excludes = np.flatnonzero(labels == 1)[:8], np.flatnonzero(labels == 0)[:80]
-    rows = np.concatenate([includes, excludes])
+    includes, excludes, rows, spread = _dry_and_spread(labels)
     model = RelevanceModel.from_setting("default+question.5+late0.05")
     # 8 includes, then 80 excludes: the tail, whose second model learns from the last 4
     # includes found and every exclude, and ranks as that logistic regression alone would.
@@ -143,7 +147,6 @@ def test_the_late_includes_model_joins_in_the_tail(adhd):
     alone = RelevanceModel.from_setting("logistic").fit(features.subset(late), labels[late])
     assert np.allclose(dry.parts(features)[:, 5], _zscore(alone.decision_function(features)))
     # Includes spread over the decisions: no tail, no second model.
-    spread = np.concatenate([excludes[:40], includes, excludes[40:]])
     busy = model.fit(features.subset(spread), labels[spread], order=np.arange(len(spread)))
     assert busy.weights_[5] == 0 and not busy.late_coef_.any()
     assert np.allclose(
