@@ -120,6 +120,14 @@ _register(
     tail_weight=0.75,
     tail_ranker="late-logistic",
 )
+# The parts scaled by median and interquartile range instead of mean and standard deviation
+# (a long tail of high log-odds no longer squeezes the rest of a part).
+_register(
+    "default+question.5+robust",
+    "default+question0.5 with each part scaled robustly: (x - median) / (IQR / 1.349)",
+    question_weight=0.5,
+    scale="robust",
+)
 _register(
     "default+question1+rrf",
     "the parts of default+question1 fused by reciprocal rank (k 60) with the same weights",
@@ -156,6 +164,17 @@ _register(
     question_weight=0.5,
 )
 DEFAULT_SETTING = "logistic+maxcos+semantic+question"
+
+
+def _robust_z(values: np.ndarray) -> np.ndarray:
+    """``(values - median) / (IQR / 1.349)``: a z-score for normal data that a long tail does
+    not shrink; the plain z-score where the middle half is flat (IQR 0)."""
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values):
+        return values
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    spread = (q3 - q1) / 1.349
+    return (values - median) / spread if spread > 0 else _zscore(values)
 
 
 def _zscore(values: np.ndarray) -> np.ndarray:
@@ -207,6 +226,8 @@ class RelevanceModel(BaseEstimator):
     adaptive_window : when > 0 and the decision order is known, each part's weight is scaled by
         ``(AP / mean AP) ** adaptive_power``, AP being its average precision on the last
         ``adaptive_window`` decisions as ranked by the same model fitted without them.
+    scale : how each part is standardised over the records scored together: "z" (mean and
+        standard deviation) or "robust" (median and interquartile range, ``_robust_z``).
     tail_rate, tail_weight, tail_window, tail_includes, tail_ranker, late_share : the tail
         phase. When fewer than ``tail_rate`` of the last ``tail_window`` decisions were
         includes, ``tail_weight * z(tail ranker)`` joins the blend. ``tail_ranker``
@@ -239,7 +260,9 @@ class RelevanceModel(BaseEstimator):
         tail_ranker: Literal["recent-cosine", "late-logistic"] = "recent-cosine",
         late_share: float = 0.5,
         fusion: Literal["z", "rrf"] = "z",
+        scale: Literal["z", "robust"] = "z",
     ) -> None:
+        self.scale = scale
         self.classifier = classifier
         self.C = C
         self.ratio = ratio
@@ -442,26 +465,27 @@ class RelevanceModel(BaseEstimator):
         ``features``; a part the model does not use (weight 0, or no question signal given)
         is a column of zeros."""
         check_is_fitted(self, "weights_")
+        standardise = _robust_z if self.scale == "robust" else _zscore
         parts = np.zeros((len(features), len(self.PARTS)))
-        parts[:, 0] = _zscore(self.decision_function(features))
+        parts[:, 0] = standardise(self.decision_function(features))
         if self.weights_[1] > 0:
-            parts[:, 1] = _zscore(self.similarity(features))
+            parts[:, 1] = standardise(self.similarity(features))
         if self.weights_[2] > 0:
             semantic = features.vectors @ self.embedding_coef_[:-1] + self.embedding_coef_[-1]
-            parts[:, 2] = _zscore(semantic)
+            parts[:, 2] = standardise(semantic)
         if self.weights_[3] > 0 and question is not None:
             question = np.asarray(question, dtype=np.float64).ravel()
             if len(question) != len(features):
                 raise ValueError(
                     f"question has {len(question)} values but features {len(features)} rows"
                 )
-            parts[:, 3] = _zscore(question)
+            parts[:, 3] = standardise(question)
         if self.weights_[4] > 0 and len(self.tail_vectors_):
             vectors = np.asarray(features.vectors, dtype=np.float32)
-            parts[:, 4] = _zscore((vectors @ self.tail_vectors_.T).max(axis=1))
+            parts[:, 4] = standardise((vectors @ self.tail_vectors_.T).max(axis=1))
         if self.weights_[5] > 0:
             X = self._design(features)
-            parts[:, 5] = _zscore(np.asarray(X @ self.late_coef_[:-1]).ravel())
+            parts[:, 5] = standardise(np.asarray(X @ self.late_coef_[:-1]).ravel())
         return parts
 
     def ranking_scores(

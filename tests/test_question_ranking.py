@@ -8,7 +8,13 @@ from sklearn.feature_extraction.text import CountVectorizer
 from classifier.features import TFIDF_PARAMS, CorpusFeatures
 from classifier.question import _term_counts, bm25_scores, question_signal
 from classifier.ranking import fit_relevance, pool_scores
-from classifier.relevance import DEFAULT_SETTING, SETTINGS, RelevanceModel, _zscore
+from classifier.relevance import (
+    DEFAULT_SETTING,
+    SETTINGS,
+    RelevanceModel,
+    _robust_z,
+    _zscore,
+)
 from classifier.simulate import simulate
 from tests.test_relevance import labelled
 
@@ -94,6 +100,23 @@ def _train_rows(labels, n_includes=6, n_excludes=60):
     return np.concatenate(
         [np.flatnonzero(labels == 1)[:n_includes], np.flatnonzero(labels == 0)[:n_excludes]]
     )
+
+
+def test_robust_scaling_is_not_squeezed_by_a_long_tail(adhd):
+    values = np.concatenate([np.linspace(-1.0, 1.0, 99), [1000.0]])
+    scaled = _robust_z(values)
+    q1, median, q3 = np.percentile(scaled, [25, 50, 75])
+    assert abs(median) < 1e-12 and np.isclose(q3 - q1, 1.349)
+    assert np.ptp(scaled[:99]) > 2 and np.ptp(_zscore(values)[:99]) < 0.1  # the tail squeezes z
+    flat = np.array([0.0] * 90 + list(range(1, 11)), dtype=float)  # IQR 0: the plain z-score
+    assert np.allclose(_robust_z(flat), _zscore(flat))
+    # The robust setting ranks with the same model, its parts scaled by median and IQR.
+    features, labels, _ = adhd
+    rows = _train_rows(labels)
+    robust = fit_relevance(features, rows, labels[rows], "default+question.5+robust")
+    plain = fit_relevance(features, rows, labels[rows], "default+question0.5")
+    assert np.array_equal(robust.coef_, plain.coef_)
+    assert np.allclose(robust.parts(features)[:, 0], _robust_z(plain.decision_function(features)))
 
 
 def test_the_question_weight_lifts_what_the_question_says(adhd):
