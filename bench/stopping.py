@@ -50,11 +50,9 @@ from bench._common import (
     replay,
 )
 from classifier.stopping import consecutive_excludes_rule, estimate_rule, stopping_test
+from index.records import LEXICAL_FEATURES
 
 OUT = REPO / "bench" / "out"
-# What the TF-IDF reads (index.records.lexical_text): part of a kept order's key, so that
-# --reuse-orders never takes orders of other features.
-FEATURES = "title+abstract+keywords"
 
 Rule = Callable[[np.ndarray, int], bool]
 
@@ -153,17 +151,22 @@ def _merge_into(path: Path, entries: dict) -> None:
     temporary.replace(path)
 
 
+def _order_key(dataset: str, seed: int) -> str:
+    """A kept order's key: the default setting, the features it read, the dataset and seed, so
+    that --reuse-orders never takes orders of another model or other features."""
+    from classifier.relevance import DEFAULT_SETTING
+
+    return f"{DEFAULT_SETTING}|{LEXICAL_FEATURES}|{dataset}/{seed}"
+
+
 def _orders(args, datasets, seeds) -> dict[str, list[int]]:
     from classifier.features import CorpusFeatures
-    from classifier.relevance import DEFAULT_SETTING
 
     orders_file = OUT / "stopping_orders.json"
     reuse = args.reuse_orders and orders_file.exists()
     orders = json.loads(orders_file.read_text()) if reuse else {}
     for path in datasets:
-        missing = [
-            s for s in seeds if f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{s}" not in orders
-        ]
+        missing = [s for s in seeds if _order_key(path.stem, s) not in orders]
         if not missing:
             continue
         dataset, vectors = labeled_with_vectors(path, args.embeddings_cache)
@@ -172,7 +175,7 @@ def _orders(args, datasets, seeds) -> dict[str, list[int]]:
         question = question_inputs(path.stem, features)
         for seed in missing:
             run = replay(features, labels, seed, question)
-            orders[f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{seed}"] = [int(i) for i in run.order]
+            orders[_order_key(path.stem, seed)] = [int(i) for i in run.order]
             print(f"  replayed {path.stem} seed {seed} in {run.seconds:.1f} s", flush=True)
     _merge_into(orders_file, orders)
     return orders
@@ -189,7 +192,6 @@ def main() -> None:
     parser.add_argument("--reuse-orders", action="store_true")
     args = parser.parse_args()
 
-    from classifier.relevance import DEFAULT_SETTING
     from index.datasets import read_labeled
 
     datasets = sorted((args.data / "screening").glob("*.csv"))
@@ -206,10 +208,10 @@ def main() -> None:
     for path in datasets:
         labels = read_labeled(path).labels.astype(np.int64)
         for seed in args.seeds:
-            key = f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{seed}|{args.target}|{args.level}"
+            key = f"{_order_key(path.stem, seed)}|{args.target}|{args.level}"
             done = frozenset(row["rule"] for row in runs.get(key, []))
             if done != set(wanted):
-                order = np.asarray(orders[f"{DEFAULT_SETTING}|{FEATURES}|{path.stem}/{seed}"])
+                order = np.asarray(orders[_order_key(path.stem, seed)])
                 new = score_run(labels[order], path.stem, seed, args.target, args.level, done)
                 runs[key] = [row for row in runs.get(key, []) if row["rule"] in wanted] + new
                 _merge_into(runs_file, {key: runs[key]})

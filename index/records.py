@@ -65,6 +65,11 @@ def embedding_text(title: str, abstract: str) -> str:
     return " ".join(part.strip() for part in (title, abstract) if part and part.strip())
 
 
+# What ``lexical_text`` reads: part of the version of anything built from it (a saved TF-IDF,
+# a saved model, a benchmark's kept orders), so that those of other features are not reused.
+LEXICAL_FEATURES = "title+abstract+keywords"
+
+
 def lexical_text(title: str, abstract: str, keywords: Sequence[str] = ()) -> str:
     """Title, abstract and keywords (MeSH headings, author keywords): what the relevance
     model's TF-IDF and the question's BM25 read. The keywords are words of the record as

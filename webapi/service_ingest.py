@@ -32,6 +32,7 @@ from index.errors import (
     ValidationError,
 )
 from index.readers import detect_format
+from index.records import LEXICAL_FEATURES
 from index.store import ImportFile, NewProject
 from index.vectors import VectorIndex
 
@@ -51,9 +52,6 @@ WAIT_FOR_WORKER_FEATURES_S = 600.0
 # SCREENWISE_JOB_TFIDF_MIN_RECORDS); a smaller project's server builds its own in well under a
 # second, when it first ranks on words.
 JOB_TFIDF_MIN_RECORDS = 2_000
-# What the relevance TF-IDF reads (``index.records.lexical_text``): part of a saved TF-IDF's
-# version, so files of an earlier release (title and abstract only) are built anew.
-LEXICAL_FEATURES = "title+abstract+keywords"
 
 
 def _job_tfidf_min_records() -> int:

@@ -23,10 +23,11 @@ from index.corpus import embed_texts
 from index.dedup import DedupKeys
 from index.errors import ValidationError
 from index.limits import SearchLimits, is_limit_exclusion, record_languages
+from index.records import LEXICAL_FEATURES
 from index.store import Project
 
 from .models import FittedModels
-from .service_ingest import LEXICAL_FEATURES, ProjectVectors
+from .service_ingest import ProjectVectors
 
 log = logging.getLogger(__name__)
 
