@@ -359,12 +359,13 @@ class RelevanceModel(BaseEstimator):
             if len(order) != len(y):
                 raise ValueError(f"order has {len(order)} values but y has {len(y)} labels")
             by_time = np.argsort(order, kind="stable")
-            if self.in_tail(y, by_time) and self.tail_ranker == "late-logistic":
-                self._fit_late(X, y, by_time)
-            elif self.in_tail(y, by_time):
-                last = by_time[y[by_time] == 1][-self.tail_includes :]
-                self.tail_vectors_ = features.vectors[last]
-                self.weights_[4] = self.tail_weight
+            if self.in_tail(y, by_time):
+                if self.tail_ranker == "late-logistic":
+                    self._fit_late(X, y, by_time)
+                else:
+                    last = by_time[y[by_time] == 1][-self.tail_includes :]
+                    self.tail_vectors_ = features.vectors[last]
+                    self.weights_[4] = self.tail_weight
             if self.adaptive_window > 0:
                 self.weights_ = self.weights_ * self._adaptive_scale(features, y, by_time, question)
         return self
