@@ -117,6 +117,11 @@ def test_robust_scaling_is_not_squeezed_by_a_long_tail(adhd):
     plain = fit_relevance(features, rows, labels[rows], "default+question0.5")
     assert np.array_equal(robust.coef_, plain.coef_)
     assert np.allclose(robust.parts(features)[:, 0], _robust_z(plain.decision_function(features)))
+    # The default is that model with the question weighed 0.75 instead of 0.5.
+    default = fit_relevance(features, rows, labels[rows], DEFAULT_SETTING)
+    assert np.array_equal(default.coef_, plain.coef_)
+    assert np.allclose(default.parts(features), robust.parts(features))
+    assert (default.scale, default.question_weight) == ("robust", 0.75)
 
 
 def test_the_question_weight_lifts_what_the_question_says(adhd):
@@ -169,12 +174,12 @@ def test_the_late_includes_model_joins_in_the_tail(adhd):
     late = np.concatenate([includes[4:], excludes])
     alone = RelevanceModel.from_setting("logistic").fit(features.subset(late), labels[late])
     assert np.allclose(dry.parts(features)[:, 5], _zscore(alone.decision_function(features)))
-    # Includes spread over the decisions: no tail, no second model.
+    # Includes spread over the decisions: no tail, no second model; it ranks as its base.
     busy = model.fit(features.subset(spread), labels[spread], order=np.arange(len(spread)))
     assert busy.weights_[5] == 0 and not busy.late_coef_.any()
     assert np.allclose(
         busy.ranking_scores(features),
-        RelevanceModel.from_setting(DEFAULT_SETTING)
+        RelevanceModel.from_setting("default+question0.5")
         .fit(features.subset(spread), labels[spread])
         .ranking_scores(features),
     )

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 DEMO_TOKEN_FILE = "demo-token"
 EXPORT_FORMATS = ("csv", "ris")  # webapi.writers.FORMATS; a test checks they agree
 # classifier.relevance.DEFAULT_SETTING (a test checks they agree)
-RELEVANCE_DEFAULT = "logistic+maxcos+semantic+question"
+RELEVANCE_DEFAULT = "logistic+maxcos+semantic+question+robust"
 
 
 class LazyChoice(click.Choice):
