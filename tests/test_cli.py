@@ -186,11 +186,12 @@ def test_simulate_writes_order_metrics_and_curve_and_embeds_once(runner, service
 @pytest.mark.slow
 def test_simulate_weighs_the_question_in_a_question_setting(runner, tmp_path):
     """With a question setting, ``--question`` ranks for the whole review (not only the cold
-    start): the order differs from the same setting without a question, which is the default's."""
+    start): the order differs from the same setting without a question, which is its base's
+    (``logistic+maxcos+semantic``)."""
     base = ["simulate", "--seeds", "0", "--retrain", "fast", str(ANTIHISTAMINES)]
     orders = {}
     for name, extra in {
-        "default": [],
+        "base": ["--setting", "logistic+maxcos+semantic"],
         "plain": ["--setting", "default+question1"],
         "asked": ["--setting", "default+question1", "--question", "antihistamines for rhinitis"],
     }.items():
@@ -198,7 +199,7 @@ def test_simulate_weighs_the_question_in_a_question_setting(runner, tmp_path):
         result = runner([*base, *extra, "--json", str(out)])
         assert result.exit_code == 0, result.output
         orders[name] = json.loads(out.read_text())[0]["order"]
-    assert orders["plain"] == orders["default"]
+    assert orders["plain"] == orders["base"]
     assert orders["asked"] != orders["plain"]
 
 
