@@ -60,11 +60,11 @@ class ModelSuite:
 
     Relevance: ``classifier.relevance.RelevanceModel`` of the named setting (the default is the
     one ``bench/screening.py`` chose): a logistic regression on the corpus's TF-IDF blended with
-    the embeddings' similarity to the labelled includes. Its queue scores are z-scores over the
-    unscreened records (higher first), not probabilities; ``probabilities`` are the logistic
-    part's calibrated P(include). Themes: ``classifier.themes.ThemeModel`` on the embeddings
-    with its TF-IDF option (the best measured by ``bench/themes.py``), starting from the themes'
-    names and descriptions and taken over by the labels; refitted only
+    the embeddings' similarity to the labelled includes. Its queue scores are a blend of parts
+    scaled over the unscreened records (higher first), not probabilities; ``probabilities``
+    are the logistic part's calibrated P(include). Themes: ``classifier.themes.ThemeModel`` on
+    the embeddings with its TF-IDF option (the best measured by ``bench/themes.py``), starting
+    from the themes' names and descriptions and taken over by the labels; refitted only
     when the theme labels or the corpus change, not after every include/exclude decision.
     Remaining includes: ``classifier.estimate`` (a depletion model of the decisions in order).
     """
@@ -235,7 +235,7 @@ class ModelSuite:
     def ranking_scores(
         self, fitted: FittedModels, X: CorpusFeatures, question: np.ndarray | None = None
     ) -> np.ndarray:
-        """z-scored blend over the rows given (the service passes the unscreened ones);
+        """The blend of parts scaled over the rows given (the service passes the unscreened ones);
         ``question``: their question signal, for a setting that weighs it."""
         return fitted.relevance.ranking_scores(X, question)
 

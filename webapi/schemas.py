@@ -686,7 +686,7 @@ class CandidateSchema(ma.Schema):
         allow_none=True,
         metadata={
             "description": "Higher first: the queue's ranking score under the project's model "
-            "(z-scored over the hits), or a cosine similarity before there is a model (see "
+            "(its parts scaled over the hits), or a cosine similarity before there is a model (see "
             "mode); null for a record without text"
         },
     )

@@ -282,7 +282,7 @@ class RankingService:
         screened = np.zeros(len(state.ids), dtype=bool)
         screened[[state.rows[r] for r in decided if r in state.rows]] = True
         # The unscreened pool and the screened records are scored apart, so that a blend of
-        # z-scores is normalised over the pool, as in the simulator (full-text screening
+        # scaled parts is normalised over the pool, as in the simulator (full-text screening
         # orders the screened includes by their own part).
         scores: np.ndarray | None = np.zeros(len(state.ids), dtype=np.float64)
         mode: RankingMode = "none"
@@ -622,14 +622,14 @@ class RankingService:
 
     def candidates(self, project: str | int, records: Sequence[Record]) -> list[dict[str, Any]]:
         """Records not in the project (a review update), most likely relevant first (``score``:
-        the queue's own ranking score under the project's model, z-scored over the hits, else
+        the queue's own ranking score under the project's model, scaled over the hits, else
         the similarity the queue's cold start uses; ``probability``: the model's calibrated
         P(include); ``position`` is the record's place in the input): suggested themes, and
         the screened record each one duplicates, with that record's current decision.
 
         Hits outside the project's search limits (``index.limits``) are not ranked: they come
         last, without a score, with the limits they break (``search_limits``); the scores are
-        z-scored over the hits within (or unknown to) the limits only."""
+        scaled over the hits within (or unknown to) the limits only."""
         if not records:
             raise ValidationError("no records given", field="records")
         target = self.project(project)

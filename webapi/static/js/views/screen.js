@@ -67,7 +67,7 @@ function scoreChip(item, queue) {
   const top = share < 1 ? share.toFixed(1) : Math.round(share);
   const scale = {
     model:
-      "relevance score: the relevance model's blend of z-scores, 0 for an average unscreened record",
+      "relevance score: the relevance model's blend of scaled parts, 0 for a typical (median) unscreened record",
     similarity: "similarity: cosine to the nearest included record, from −1 to 1",
     question: "match to the question: cosine to the review question, from −1 to 1",
   }[item.mode];
