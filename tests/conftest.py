@@ -201,6 +201,13 @@ def real_encoder():
 
 # Vectors the real model gave, kept between test sessions (git-ignored with _artifacts/).
 EMBEDDING_CACHE = Path(__file__).parent / "_artifacts" / "embedding-cache"
+# The same vectors for the texts the suite embeds, as a fresh clone's session computed them on
+# this project's machines, committed so that a fresh clone does not embed them again (read
+# only; a session's additions go to EMBEDDING_CACHE). Named by model and precision only (the
+# library versions they were computed with are in the file): a newer sentence-transformers or
+# transformers release would otherwise make them useless while the model's weights and the
+# pinned torch are the same.
+COMMITTED_EMBEDDINGS = Path(__file__).parent / "data" / "embedding-cache"
 
 
 class CachedEncoder:
@@ -211,7 +218,9 @@ class CachedEncoder:
     session loads and runs the model only for texts no earlier session embedded with the same
     model on the same kind of machine. ``save()`` writes what was added (temp file + rename)."""
 
-    def __init__(self, folder: Path = EMBEDDING_CACHE) -> None:
+    def __init__(
+        self, folder: Path = EMBEDDING_CACHE, committed: Path = COMMITTED_EMBEDDINGS
+    ) -> None:
         import hashlib
         from importlib import metadata
 
@@ -229,11 +238,12 @@ class CachedEncoder:
         self._added = False
         self._model = None
         self.dimension = 0
-        if self.path.exists():
-            with np.load(self.path) as saved:
-                keys, matrix = saved["keys"], saved["vectors"]
-            self._vectors = dict(zip(keys.tolist(), matrix, strict=True))
-            self.dimension = int(matrix.shape[1])
+        for path in (committed / f"{DEFAULT_MODEL}-{precision}.npz", self.path):
+            if path.exists():
+                with np.load(path) as saved:
+                    keys, matrix = saved["keys"], saved["vectors"]
+                self._vectors.update(zip(keys.tolist(), matrix, strict=True))
+                self.dimension = int(matrix.shape[1])
         if not self.dimension:
             self.dimension = self._encoder().dimension
 
