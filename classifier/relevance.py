@@ -1,10 +1,11 @@
 """The relevance model: which unscreened records to show first.
 
 A logistic regression on the corpus's TF-IDF, weighted like ASReview's ``Balanced(ratio=9.8)``
-(the includes together weigh 9.8 times the excludes), whose z-scored log-odds are blended with
-the z-scored cosine similarity (MiniLM embeddings) of each record to the labelled includes and,
-in the default, with the z-scored log-odds of a second logistic regression on the embeddings
-and the review question's signal (each part scaled robustly, by median and interquartile range).
+(the includes together weigh 9.8 times the excludes), whose log-odds are blended with the
+cosine similarity (MiniLM embeddings) of each record to the labelled includes and, in the
+default, with the log-odds of a second logistic regression on the embeddings and the review
+question's signal; each part is scaled over the records ranked together first (by mean and
+standard deviation, or in the default robustly, by median and interquartile range).
 The study in ``../shared/notes/ranking-study.md`` found the similarity blend the one consistent
 gain over ASReview's default; ``bench/screening.py`` measured the named settings below on seven
 datasets, chose ``DEFAULT_SETTING`` there and confirmed it on the other seven
@@ -167,8 +168,9 @@ _register(
 # The default since the fifth and sixth rounds: the previous default's parts scaled by median
 # and interquartile range (round 5: chosen on A, confirmed on B and on eight more seeds) and the
 # question weighed 0.75 (round 6: the best of five weights and pairings on A with robust
-# scaling; on B a tie with 0.5 on seeds 0-2, 0.1137 vs 0.1136, lower on seeds 10-17). Against
-# the previous default it is lower in loss on A and on B with both seed sets (README).
+# scaling; on B a tie with 0.5 on seeds 0-2, 0.1137 vs 0.1136, lower on seeds 10-17 and 20-27).
+# Against the previous default it is lower in loss on A and on B with all three seed sets
+# (README).
 _register(
     "logistic+maxcos+semantic+question+robust",
     "logistic+maxcos+semantic + 0.75 z(question), each part scaled robustly: (x - median) / "
@@ -275,7 +277,6 @@ class RelevanceModel(BaseEstimator):
         fusion: Literal["z", "rrf"] = "z",
         scale: Literal["z", "robust"] = "z",
     ) -> None:
-        self.scale = scale
         self.classifier = classifier
         self.C = C
         self.ratio = ratio
@@ -295,6 +296,7 @@ class RelevanceModel(BaseEstimator):
         self.tail_ranker = tail_ranker
         self.late_share = late_share
         self.fusion = fusion
+        self.scale = scale
 
     @classmethod
     def from_setting(cls, name: str = DEFAULT_SETTING) -> RelevanceModel:
